@@ -1,0 +1,56 @@
+/**
+ * The zod schemas are what Rotor parses objects with at run time: they must apply the same
+ * defaults and refuse the same input as the API server does with the generated CRDs.
+ */
+import { describe, expect, it } from "vitest";
+import { clientCredentialSpec } from "../../../src/api/clientcredential.ts";
+import { clusterCredentialIssuerSpec, credentialIssuerSpec } from "../../../src/api/issuer.ts";
+
+describe("ClientCredential spec", () => {
+  it("fills in the contract's defaults", () => {
+    expect(clientCredentialSpec.parse({ description: "x" })).toEqual({
+      description: "x",
+      keys: { clientId: "client_id", clientSecret: "client_secret", tokenUrl: "token_url" },
+      validity: "2160h",
+      maxSecrets: 10,
+      rollout: { strategy: "Restart", timeout: "1h" },
+      gracePeriod: "5m",
+      deletionPolicy: "Revoke",
+    });
+  });
+
+  it.each([
+    [{ description: "" }, "description must not be empty"],
+    [{ description: "x".repeat(201) }, "description must be at most 200 characters"],
+    [{ description: "x", clientId: "nope" }, "clientId must be a GUID"],
+    [{ description: "x", validity: "abc" }, "validity must be a Go duration"],
+    [{ description: "x", maxSecrets: 11 }, "expected number to be <=10"],
+    [{ description: "x", rollout: { strategy: "Sometimes" } }, "Invalid option"],
+    [{ description: "x", secretName: "Bad_Name" }, "secretName must be a lowercase DNS subdomain"],
+  ])("refuses %j", (spec, message) => {
+    const result = clientCredentialSpec.safeParse(spec);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((i) => i.message).join("\n")).toContain(message);
+  });
+});
+
+describe("issuer specs", () => {
+  it("default the embedded issuer's token lifetime", () => {
+    expect(credentialIssuerSpec.parse({ embedded: {} })).toEqual({ embedded: { accessTokenLifetime: "1h" } });
+  });
+
+  it("default the admin secret's keys", () => {
+    const spec = clusterCredentialIssuerSpec.parse({
+      ocs: {
+        url: "https://uswe.datahub.connect.aveva.com",
+        tenantId: "9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f",
+        auth: { clientCredentials: { secretRef: { name: "adh-admin" } } },
+      },
+    });
+    expect(spec.ocs?.auth.clientCredentials?.secretRef).toEqual({
+      name: "adh-admin",
+      clientIdKey: "client_id",
+      clientSecretKey: "client_secret",
+    });
+  });
+});
