@@ -45,3 +45,8 @@ export function formatDuration(ms: number): string {
   if (seconds || parts.length === 0) parts.push(`${seconds}s`);
   return parts.join("");
 }
+
+/** RFC 3339 in whole seconds (`2027-02-25T10:00:00Z`), as Kubernetes shows times. */
+export function isoSeconds(date: Date | number): string {
+  return new Date(date).toISOString().replace(/\.\d{3}Z$/, "Z");
+}

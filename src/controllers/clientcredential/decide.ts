@@ -1,0 +1,260 @@
+/**
+ * The ClientCredential policy: a pure function from what Rotor observed to what it should do.
+ * No I/O and no clock of its own (`now` is given), so every rule below is tested by tables of
+ * snapshots and expected plans.
+ */
+import { formatDuration, parseDuration } from "../../api/duration.ts";
+import { type Action, type Blocker, type Plan, parseMarker, type Snapshot, type Version } from "./model.ts";
+
+export interface Timing {
+  validityMs: number;
+  renewBeforeMs: number;
+  graceMs: number;
+}
+
+export function timingOf(spec: Snapshot["cc"]["spec"]): Timing {
+  const validityMs = parseDuration(spec.validity);
+  return {
+    validityMs,
+    renewBeforeMs: spec.renewBefore ? parseDuration(spec.renewBefore) : Math.floor(validityMs / 3),
+    graceMs: parseDuration(spec.gracePeriod),
+  };
+}
+
+export const renewalTimeOf = (version: Version, timing: Timing) =>
+  Date.parse(version.notAfter) - timing.renewBeforeMs;
+
+/** Where each version Secret stands relative to the target Secret. */
+export interface Classified {
+  current: Version | undefined;
+  /** Newer than current, persisted but not yet switched to (a crash or a failed verify). */
+  pending: Version | undefined;
+  /** Were current once; wait for the rollout, then are revoked. */
+  superseded: Version[];
+  /** Never became current and never will: nobody can hold them. */
+  abandoned: Version[];
+}
+
+export function classify(versions: readonly Version[]): Classified {
+  let currentIndex = -1;
+  versions.forEach((v, i) => {
+    if (v.activatedAt) currentIndex = i;
+  });
+  const current = currentIndex >= 0 ? versions[currentIndex] : undefined;
+  const newer = versions.slice(currentIndex + 1);
+  const pending = newer.at(-1);
+  const older = versions.slice(0, Math.max(0, currentIndex));
+  return {
+    current,
+    pending,
+    superseded: older.filter((v) => v.activatedAt),
+    abandoned: [...older.filter((v) => !v.activatedAt), ...newer.slice(0, -1)],
+  };
+}
+
+/** The last rotor.dev/rotate value acted upon: durable on the version it produced. */
+export function lastRotateRequest(snapshot: Snapshot): string | undefined {
+  const fromVersions = [...snapshot.versions]
+    .reverse()
+    .find((v) => v.rotateRequest !== undefined)?.rotateRequest;
+  return fromVersions ?? snapshot.cc.status.lastRotateRequest;
+}
+
+export interface DecideOptions {
+  /** How long a deletion waits for an unreachable issuer before the finalizer goes anyway. */
+  finalizerTimeoutMs: number;
+}
+
+export function decide(snapshot: Snapshot, now: Date, options: DecideOptions): Plan {
+  if (snapshot.cc.deletionTimestamp) return decideDeletion(snapshot, now, options);
+
+  const actions: Action[] = [];
+  if (!snapshot.cc.hasFinalizer) actions.push({ type: "addFinalizer" });
+  const done = (blocker?: Blocker, requeueAfterMs?: number): Plan => ({ actions, blocker, requeueAfterMs });
+
+  if (snapshot.clientHeldBy) {
+    return done({
+      reason: "ClientIdConflict",
+      message: `client ${snapshot.clientId} belongs to ClientCredential ${snapshot.clientHeldBy}; Rotor mints nothing for a second holder`,
+    });
+  }
+  if (!snapshot.issuer.ok) return done({ reason: snapshot.issuer.reason, message: snapshot.issuer.message });
+  if (snapshot.issuerError !== undefined)
+    return done({ reason: "IssuerError", message: snapshot.issuerError });
+  if (snapshot.target.state === "foreign") {
+    return done({
+      reason: "SecretConflict",
+      message: `Secret ${snapshot.secretName} exists and is not controlled by this ClientCredential; Rotor does not overwrite it. Delete it or choose another spec.secretName`,
+    });
+  }
+
+  // No client yet (or it vanished at the issuer): create it with its first secret. Versions of
+  // a vanished client hold secrets that no longer exist; they go.
+  if (snapshot.clientId === undefined || snapshot.clientExists === false) {
+    for (const v of snapshot.versions)
+      actions.push({
+        type: "deleteVersion",
+        versionName: v.name,
+        why: "its client no longer exists at the issuer",
+      });
+    actions.push({ type: "createClient", clientId: snapshot.clientId });
+    return done();
+  }
+
+  const t = now.getTime();
+  const timing = timingOf(snapshot.cc.spec);
+  const wakeups: number[] = [];
+  const issuerSecrets = snapshot.issuerSecrets ?? [];
+  const atIssuer = new Set(issuerSecrets.map((s) => s.id));
+  const inVersions = new Set(snapshot.versions.map((v) => v.secretId));
+  let revoking = 0;
+  const revoke = (
+    secretId: string,
+    versionName: string | undefined,
+    reason: Extract<Action, { type: "revoke" }>["reason"],
+  ) => {
+    actions.push({ type: "revoke", secretId, versionName, reason });
+    if (atIssuer.has(secretId)) revoking++;
+  };
+
+  // Rotor's own secrets that have no version Secret: minted, never persisted (a crash in
+  // between). Their value is lost for good, so nobody can hold them.
+  for (const secret of issuerSecrets) {
+    if (parseMarker(secret.description)?.ownerUid === snapshot.cc.uid && !inVersions.has(secret.id)) {
+      revoke(secret.id, undefined, "orphan");
+    }
+  }
+
+  // A current secret that is gone from the issuer (revoked by someone else) is replaced at once.
+  // Versions whose secret is gone are revoked idempotently below, which deletes them.
+  const { current, pending, superseded, abandoned } = classify(snapshot.versions);
+  const currentLost = current !== undefined && (!atIssuer.has(current.secretId) || !current.hasValue);
+
+  for (const v of abandoned) revoke(v.secretId, v.name, "abandoned");
+
+  for (const v of superseded) {
+    if (!v.supersededAt) actions.push({ type: "markSuperseded", versionName: v.name });
+    const supersededAt = v.supersededAt ? Date.parse(v.supersededAt) : t;
+    const expiresAt = Date.parse(v.notAfter);
+    const strategy = snapshot.cc.spec.rollout.strategy;
+    if (expiresAt <= t) {
+      revoke(v.secretId, v.name, "expired");
+    } else if (strategy === "None" && supersededAt + timing.graceMs <= t) {
+      revoke(v.secretId, v.name, "superseded");
+    } else {
+      // Restart and Observe wait for the consumers to roll over (or for the expiry).
+      wakeups.push(strategy === "None" ? Math.min(supersededAt + timing.graceMs, expiresAt) : expiresAt);
+    }
+  }
+
+  if (pending?.hasValue) {
+    actions.push({ type: "resume", versionName: pending.name });
+    return done(undefined, undefined);
+  }
+  if (pending) revoke(pending.secretId, pending.name, "abandoned");
+
+  if (current && !currentLost) {
+    const target = snapshot.target;
+    if (target.state === "missing" || !target.inSync || target.secretId !== current.secretId) {
+      actions.push({ type: "repairTarget", versionName: current.name });
+    }
+  }
+
+  const due = dueReason(snapshot, current, currentLost, timing, t);
+  if (due) {
+    const used = issuerSecrets.length - revoking;
+    const max = snapshot.cc.spec.maxSecrets;
+    if (used >= max) {
+      return done(
+        {
+          reason: "SlotsExhausted",
+          message: `the client has ${used} of at most ${max} secrets at the issuer and none is Rotor's to free (expired or orphaned); Rotor will not mint past the budget. Delete secrets you no longer need, or raise spec.maxSecrets`,
+        },
+        nextWakeup(wakeups, t),
+      );
+    }
+    actions.push({
+      type: "mint",
+      reason: due,
+      rotateRequest: due === "requested" ? snapshot.cc.rotateRequest : undefined,
+    });
+    return done(undefined, undefined);
+  }
+
+  if (current) wakeups.push(renewalTimeOf(current, timing));
+  return done(undefined, nextWakeup(wakeups, t));
+}
+
+function dueReason(
+  snapshot: Snapshot,
+  current: Version | undefined,
+  currentLost: boolean,
+  timing: Timing,
+  t: number,
+): Extract<Action, { type: "mint" }>["reason"] | undefined {
+  if (currentLost) return "replace-lost";
+  if (!current) return "initial";
+  const request = snapshot.cc.rotateRequest;
+  if (request !== undefined && request !== "" && request !== lastRotateRequest(snapshot)) return "requested";
+  if (Date.parse(current.notAfter) <= t) return "replace-lost";
+  if (renewalTimeOf(current, timing) <= t) return "renewal";
+  return undefined;
+}
+
+function nextWakeup(times: number[], t: number): number | undefined {
+  if (times.length === 0) return undefined;
+  return Math.max(0, Math.min(...times) - t);
+}
+
+function decideDeletion(snapshot: Snapshot, now: Date, options: DecideOptions): Plan {
+  if (!snapshot.cc.hasFinalizer) return { actions: [], blocker: undefined, requeueAfterMs: undefined };
+  if (
+    snapshot.cc.spec.deletionPolicy === "Retain" ||
+    snapshot.clientId === undefined ||
+    snapshot.clientHeldBy
+  ) {
+    return { actions: [{ type: "removeFinalizer" }], blocker: undefined, requeueAfterMs: undefined };
+  }
+  const unreachable = !snapshot.issuer.ok ? snapshot.issuer.message : snapshot.issuerError;
+  if (unreachable !== undefined) {
+    const deletedAt = Date.parse(snapshot.cc.deletionTimestamp as string);
+    const giveUpAt = deletedAt + options.finalizerTimeoutMs;
+    if (now.getTime() >= giveUpAt) {
+      const left = snapshot.versions.map((v) => v.secretId);
+      return {
+        actions: [
+          {
+            type: "removeFinalizer",
+            warning: `the issuer stayed unreachable for ${formatDuration(options.finalizerTimeoutMs)} (${unreachable}); secrets ${left.join(", ") || "(unknown)"} of client ${snapshot.clientId} may remain at the issuer and must be revoked there by hand`,
+          },
+        ],
+        blocker: undefined,
+        requeueAfterMs: undefined,
+      };
+    }
+    return {
+      actions: [],
+      blocker: { reason: "IssuerError", message: `cannot revoke before deletion: ${unreachable}` },
+      requeueAfterMs: giveUpAt - now.getTime(),
+    };
+  }
+  if (snapshot.clientExists === false) {
+    return { actions: [{ type: "removeFinalizer" }], blocker: undefined, requeueAfterMs: undefined };
+  }
+  const actions: Action[] = [];
+  const versionBySecret = new Map(snapshot.versions.map((v) => [v.secretId, v.name]));
+  for (const secret of snapshot.issuerSecrets ?? []) {
+    const ours =
+      versionBySecret.has(secret.id) || parseMarker(secret.description)?.ownerUid === snapshot.cc.uid;
+    if (ours)
+      actions.push({
+        type: "revoke",
+        secretId: secret.id,
+        versionName: versionBySecret.get(secret.id),
+        reason: "deleting",
+      });
+  }
+  if (snapshot.clientOwnedByRotor) actions.push({ type: "deleteClient" });
+  actions.push({ type: "removeFinalizer" });
+  return { actions, blocker: undefined, requeueAfterMs: undefined };
+}

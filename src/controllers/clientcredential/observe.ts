@@ -1,0 +1,197 @@
+/**
+ * Observe: gathers everything `decide` needs. Version Secrets and the target Secret are read
+ * from the API server (not a cache) so that a reconcile always sees its own previous writes:
+ * a stale cache must never make Rotor mint twice.
+ */
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import type { ClientCredentialSpec } from "../../api/clientcredential.ts";
+import { GROUP, VERSION } from "../../api/group.ts";
+import { type Issuer, IssuerError } from "../../issuers/issuer.ts";
+import { isNotFound, makeClient } from "../../runtime/kube.ts";
+import { describeError } from "../../runtime/log.ts";
+import type { IssuerResolver } from "./issuer-access.ts";
+import {
+  ANN_NOT_AFTER,
+  ANN_SECRET_ID,
+  FINALIZER,
+  ROTATE_ANNOTATION,
+  type Snapshot,
+  type TargetState,
+} from "./model.ts";
+import {
+  type ClientCredentialObject,
+  desiredTarget,
+  isControlledBy,
+  type Owner,
+  parseClientCredential,
+  sortVersions,
+  targetInSync,
+  toVersion,
+  versionSelector,
+  versionValue,
+} from "./resources.ts";
+
+export interface Observation {
+  snapshot: Snapshot;
+  issuer: Issuer | undefined;
+  /** The raw version Secrets, for apply (which needs their values). */
+  versionSecrets: Map<string, V1Secret>;
+  object: ClientCredentialObject;
+}
+
+export type ObserveResult =
+  | { found: false }
+  | { found: true; invalidSpec: string; object: ClientCredentialObject }
+  | ({ found: true; invalidSpec?: undefined } & Observation);
+
+/** Who else claims a client id (cluster-wide), from the ClientCredential cache. */
+export type ClientIdHolders = (
+  clientId: string,
+  self: { uid: string; creationTimestamp: string },
+) => string | undefined;
+
+export class Observer {
+  private readonly core: CoreV1Api;
+  private readonly custom: CustomObjectsApi;
+  private readonly resolver: IssuerResolver;
+  private readonly holderOf: ClientIdHolders;
+
+  constructor(kc: KubeConfig, resolver: IssuerResolver, holderOf: ClientIdHolders) {
+    this.core = makeClient(kc, CoreV1Api);
+    this.custom = makeClient(kc, CustomObjectsApi);
+    this.resolver = resolver;
+    this.holderOf = holderOf;
+  }
+
+  async observe(namespace: string, name: string): Promise<ObserveResult> {
+    let object: ClientCredentialObject;
+    try {
+      object = (await this.custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: "clientcredentials",
+        name,
+      })) as ClientCredentialObject;
+    } catch (error) {
+      if (isNotFound(error)) return { found: false };
+      throw error;
+    }
+    const { spec, specError, status } = parseClientCredential(object);
+    if (!spec) return { found: true, invalidSpec: specError ?? "invalid spec", object };
+    const metadata = object.metadata ?? {};
+    const uid = metadata.uid as string;
+    const secretName = spec.secretName ?? name;
+
+    const [versionList, targetSecret, resolved] = await Promise.all([
+      this.core.listNamespacedSecret({ namespace, labelSelector: versionSelector(uid) }),
+      this.readSecret(namespace, secretName),
+      this.resolver.resolve(namespace, spec),
+    ]);
+    const versionSecrets = new Map<string, V1Secret>();
+    const versions = sortVersions(
+      versionList.items.flatMap((secret) => {
+        const version = toVersion(secret, spec.keys.clientSecret);
+        if (!version) return [];
+        versionSecrets.set(version.name, secret);
+        return [version];
+      }),
+    );
+
+    // The client id: the spec's, or the one Rotor chose (durable on every version Secret,
+    // and in status from before the client was created).
+    const clientId =
+      spec.clientId ?? versions.find((v) => v.clientId)?.clientId ?? status.clientId ?? undefined;
+    const created = (metadata.creationTimestamp as unknown as Date | string | undefined) ?? "";
+    const clientHeldBy = clientId
+      ? this.holderOf(clientId, { uid, creationTimestamp: new Date(created).toISOString() })
+      : undefined;
+
+    let clientExists: boolean | undefined;
+    let issuerSecrets: Snapshot["issuerSecrets"];
+    let issuerError: string | undefined;
+    const issuer = resolved.ok ? resolved.issuer : undefined;
+    if (issuer && clientId && !clientHeldBy) {
+      try {
+        issuerSecrets = await issuer.listSecrets(clientId);
+        clientExists = true;
+      } catch (error) {
+        if (error instanceof IssuerError && error.kind === "ClientNotFound") clientExists = false;
+        else issuerError = describeError(error);
+      }
+    }
+
+    const snapshot: Snapshot = {
+      cc: {
+        uid,
+        name,
+        namespace,
+        generation: metadata.generation ?? 0,
+        deletionTimestamp: metadata.deletionTimestamp
+          ? new Date(metadata.deletionTimestamp).toISOString()
+          : undefined,
+        hasFinalizer: (metadata.finalizers ?? []).includes(FINALIZER),
+        rotateRequest: metadata.annotations?.[ROTATE_ANNOTATION],
+        spec,
+        status,
+      },
+      secretName,
+      clientId,
+      clientOwnedByRotor: spec.clientId === undefined,
+      clientHeldBy,
+      issuer: resolved.ok
+        ? {
+            ok: true,
+            tokenUrl: resolved.issuer.tokenUrl,
+            maxDescriptionLength: resolved.issuer.maxDescriptionLength,
+          }
+        : resolved,
+      clientExists,
+      issuerSecrets,
+      issuerError,
+      target: targetState(
+        targetSecret,
+        { uid, name, namespace },
+        spec,
+        secretName,
+        versionSecrets,
+        clientId,
+        resolved.ok ? resolved.issuer.tokenUrl : undefined,
+      ),
+      versions,
+    };
+    return { found: true, snapshot, issuer, versionSecrets, object };
+  }
+
+  private async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    try {
+      return await this.core.readNamespacedSecret({ namespace, name });
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+}
+
+function targetState(
+  target: V1Secret | undefined,
+  owner: Owner,
+  spec: ClientCredentialSpec,
+  secretName: string,
+  versionSecrets: Map<string, V1Secret>,
+  clientId: string | undefined,
+  tokenUrl: string | undefined,
+): TargetState {
+  if (!target) return { state: "missing" };
+  if (!isControlledBy(target, owner.uid)) return { state: "foreign" };
+  const secretId = target.metadata?.annotations?.[ANN_SECRET_ID];
+  const version = [...versionSecrets.values()].find(
+    (v) => v.metadata?.annotations?.[ANN_SECRET_ID] === secretId,
+  );
+  const value = version ? versionValue(version, spec.keys.clientSecret) : undefined;
+  const notAfter = version?.metadata?.annotations?.[ANN_NOT_AFTER];
+  if (!secretId || !clientId || value === undefined || !notAfter)
+    return { state: "owned", secretId, inSync: false };
+  const desired = desiredTarget(owner, spec, secretName, { clientId, value, secretId, notAfter, tokenUrl });
+  return { state: "owned", secretId, inSync: targetInSync(target, desired) };
+}

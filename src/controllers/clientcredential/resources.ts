@@ -1,0 +1,214 @@
+/** Reading and shaping the Kubernetes objects this controller works with. */
+import type { KubernetesObject, V1OwnerReference, V1Secret } from "@kubernetes/client-node";
+import type { ClientCredentialSpec } from "../../api/clientcredential.ts";
+import { clientCredentialSpec, clientCredentialStatus } from "../../api/clientcredential.ts";
+import { API_VERSION, CLIENT_CREDENTIAL } from "../../api/group.ts";
+import {
+  ANN_ACTIVATED_AT,
+  ANN_CLIENT_ID,
+  ANN_CREATED_AT,
+  ANN_MINT_ID,
+  ANN_NOT_AFTER,
+  ANN_ROTATE_REQUEST,
+  ANN_SECRET_ID,
+  ANN_SUPERSEDED_AT,
+  ANN_VALUE_KEY,
+  LABEL_CLIENT_CREDENTIAL,
+  LABEL_MANAGED_BY,
+  LABEL_OWNER_UID,
+  LABEL_ROLE,
+  LABEL_SECRET_ID,
+  labelValue,
+  MANAGED_BY,
+  type Version,
+} from "./model.ts";
+
+export interface ClientCredentialObject extends KubernetesObject {
+  spec?: unknown;
+  status?: unknown;
+}
+
+export const versionSelector = (uid: string) => `${LABEL_OWNER_UID}=${uid},${LABEL_ROLE}=version`;
+
+const decode = (value: string | undefined) =>
+  value === undefined ? undefined : Buffer.from(value, "base64").toString("utf8");
+
+export function secretValue(secret: V1Secret | undefined, key: string): string | undefined {
+  return decode(secret?.data?.[key]);
+}
+
+/** Reads a version Secret back; undefined when it is not one Rotor could have written. */
+export function toVersion(secret: V1Secret, clientSecretKey: string): Version | undefined {
+  const annotations = secret.metadata?.annotations ?? {};
+  const secretId = annotations[ANN_SECRET_ID] ?? secret.metadata?.labels?.[LABEL_SECRET_ID];
+  const notAfter = annotations[ANN_NOT_AFTER];
+  const name = secret.metadata?.name;
+  if (!secretId || !notAfter || !name || Number.isNaN(Date.parse(notAfter))) return undefined;
+  return {
+    name,
+    secretId,
+    clientId: annotations[ANN_CLIENT_ID],
+    createdAt: annotations[ANN_CREATED_AT] ?? secret.metadata?.creationTimestamp?.toISOString() ?? notAfter,
+    notAfter,
+    mintId: annotations[ANN_MINT_ID],
+    rotateRequest: annotations[ANN_ROTATE_REQUEST],
+    activatedAt: annotations[ANN_ACTIVATED_AT],
+    supersededAt: annotations[ANN_SUPERSEDED_AT],
+    hasValue: Boolean(secret.data?.[annotations[ANN_VALUE_KEY] ?? clientSecretKey]),
+  };
+}
+
+/** Oldest first: by creation time, then by the issuer's id as a number where it is one. */
+export function sortVersions(versions: Version[]): Version[] {
+  return versions.sort((a, b) => {
+    const byTime = Date.parse(a.createdAt) - Date.parse(b.createdAt);
+    if (byTime !== 0) return byTime;
+    const [na, nb] = [Number(a.secretId), Number(b.secretId)];
+    return Number.isFinite(na) && Number.isFinite(nb) ? na - nb : a.secretId.localeCompare(b.secretId);
+  });
+}
+
+/**
+ * Parses a ClientCredential leniently: the spec passed admission, but a status may have been
+ * written by anyone, so a malformed status is dropped instead of failing the reconcile.
+ */
+export function parseClientCredential(object: ClientCredentialObject) {
+  const spec = clientCredentialSpec.safeParse(object.spec ?? {});
+  const status = clientCredentialStatus.safeParse(object.status ?? {});
+  return {
+    spec: spec.success ? spec.data : undefined,
+    specError: spec.success
+      ? undefined
+      : spec.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+    status: status.success ? status.data : {},
+  };
+}
+
+export function isControlledBy(object: KubernetesObject | undefined, uid: string): boolean {
+  return Boolean(object?.metadata?.ownerReferences?.some((ref) => ref.controller && ref.uid === uid));
+}
+
+/** The value in a version Secret, wherever the keys were when it was written. */
+export function versionValue(secret: V1Secret, clientSecretKey: string): string | undefined {
+  return secretValue(secret, secret.metadata?.annotations?.[ANN_VALUE_KEY] ?? clientSecretKey);
+}
+
+export interface Owner {
+  uid: string;
+  name: string;
+  namespace: string;
+}
+
+export function ownerReference(owner: Owner): V1OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: CLIENT_CREDENTIAL.kind,
+    name: owner.name,
+    uid: owner.uid,
+    controller: true,
+    blockOwnerDeletion: false,
+  };
+}
+
+function ownerLabels(owner: Owner, role: "target" | "version"): Record<string, string> {
+  return {
+    [LABEL_CLIENT_CREDENTIAL]: labelValue(owner.name),
+    [LABEL_OWNER_UID]: owner.uid,
+    [LABEL_MANAGED_BY]: MANAGED_BY,
+    [LABEL_ROLE]: role,
+  };
+}
+
+const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
+
+export interface SecretContent {
+  clientId: string;
+  value: string;
+  secretId: string;
+  notAfter: string;
+  tokenUrl: string | undefined;
+}
+
+function dataFor(spec: ClientCredentialSpec, content: SecretContent): Record<string, string> {
+  return {
+    [spec.keys.clientId]: b64(content.clientId),
+    [spec.keys.clientSecret]: b64(content.value),
+    ...(content.tokenUrl ? { [spec.keys.tokenUrl]: b64(content.tokenUrl) } : {}),
+  };
+}
+
+/** The target Secret as Rotor applies it (server-side apply: the fields Rotor owns). */
+export function desiredTarget(
+  owner: Owner,
+  spec: ClientCredentialSpec,
+  secretName: string,
+  content: SecretContent,
+): V1Secret {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: secretName,
+      namespace: owner.namespace,
+      labels: { ...(spec.secretTemplate?.labels ?? {}), ...ownerLabels(owner, "target") },
+      annotations: {
+        ...(spec.secretTemplate?.annotations ?? {}),
+        [ANN_SECRET_ID]: content.secretId,
+        [ANN_NOT_AFTER]: content.notAfter,
+      },
+      ownerReferences: [ownerReference(owner)],
+    },
+    type: "Opaque",
+    data: dataFor(spec, content),
+  };
+}
+
+export interface VersionMeta {
+  createdAt: string;
+  mintId: string;
+  rotateRequest: string | undefined;
+}
+
+/** A version Secret: immutable data, the only durable copy of a value the issuer never shows again. */
+export function desiredVersion(
+  owner: Owner,
+  spec: ClientCredentialSpec,
+  secretName: string,
+  content: SecretContent,
+  meta: VersionMeta,
+): V1Secret {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: `${secretName}-${content.secretId}`.toLowerCase().replace(/[^a-z0-9.-]/g, "-"),
+      namespace: owner.namespace,
+      labels: { ...ownerLabels(owner, "version"), [LABEL_SECRET_ID]: labelValue(content.secretId) },
+      annotations: {
+        [ANN_SECRET_ID]: content.secretId,
+        [ANN_NOT_AFTER]: content.notAfter,
+        [ANN_CREATED_AT]: meta.createdAt,
+        [ANN_CLIENT_ID]: content.clientId,
+        [ANN_MINT_ID]: meta.mintId,
+        [ANN_VALUE_KEY]: spec.keys.clientSecret,
+        ...(meta.rotateRequest !== undefined ? { [ANN_ROTATE_REQUEST]: meta.rotateRequest } : {}),
+      },
+      ownerReferences: [ownerReference(owner)],
+    },
+    type: "Opaque",
+    immutable: true,
+    data: dataFor(spec, content),
+  };
+}
+
+/** Whether the target Secret holds exactly what Rotor would write there. */
+export function targetInSync(actual: V1Secret, desired: V1Secret): boolean {
+  const sameData = Object.entries(desired.data ?? {}).every(([k, v]) => actual.data?.[k] === v);
+  const labels = actual.metadata?.labels ?? {};
+  const annotations = actual.metadata?.annotations ?? {};
+  return (
+    sameData &&
+    Object.entries(desired.metadata?.labels ?? {}).every(([k, v]) => labels[k] === v) &&
+    Object.entries(desired.metadata?.annotations ?? {}).every(([k, v]) => annotations[k] === v)
+  );
+}

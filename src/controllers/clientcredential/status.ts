@@ -1,0 +1,142 @@
+/** The status Rotor reports: computed from a fresh observation, never stored state. */
+import type { ClientCredentialStatus } from "../../api/clientcredential.ts";
+import { isoSeconds } from "../../api/duration.ts";
+import { type Condition, type ConditionInput, setCondition } from "../../runtime/conditions.ts";
+import { classify, lastRotateRequest, renewalTimeOf, timingOf } from "./decide.ts";
+import type { Plan, Snapshot } from "./model.ts";
+
+export interface Failures {
+  failedAttempts: number;
+  lastFailureTime: string | undefined;
+  /** The error of the last apply, already safe to show. */
+  lastError: string | undefined;
+}
+
+export function computeStatus(
+  snapshot: Snapshot,
+  plan: Plan,
+  now: Date,
+  failures: Failures,
+): ClientCredentialStatus {
+  const { cc } = snapshot;
+  const timing = timingOf(cc.spec);
+  const { current, pending, superseded } = classify(snapshot.versions);
+  const t = now.getTime();
+  const blocker = plan.blocker;
+
+  const ready = ((): ConditionInput => {
+    const hard =
+      blocker && ["ClientIdConflict", "SecretConflict", "IssuerNotAllowed"].includes(blocker.reason);
+    if (hard && blocker)
+      return { type: "Ready", status: "False", reason: blocker.reason, message: blocker.message };
+    const target = snapshot.target;
+    const valid = current && Date.parse(current.notAfter) > t;
+    if (valid && target.state === "owned" && target.secretId === current.secretId && target.inSync) {
+      return {
+        type: "Ready",
+        status: "True",
+        reason: "Issued",
+        message: `secret ${current.secretId} is in Secret ${snapshot.secretName}, valid until ${current.notAfter}`,
+      };
+    }
+    if (blocker) return { type: "Ready", status: "False", reason: blocker.reason, message: blocker.message };
+    if (failures.lastError)
+      return { type: "Ready", status: "False", reason: "IssuerError", message: failures.lastError };
+    return { type: "Ready", status: "False", reason: "Issuing", message: "the first secret is being minted" };
+  })();
+
+  const rotating = ((): ConditionInput => {
+    const busy =
+      pending ||
+      plan.actions.some((a) => a.type === "mint" || a.type === "resume" || a.type === "createClient");
+    if (blocker?.reason === "SlotsExhausted") {
+      return { type: "Rotating", status: "True", reason: "SlotsExhausted", message: blocker.message };
+    }
+    if (busy || failures.lastError) {
+      return {
+        type: "Rotating",
+        status: "True",
+        reason: "Renewing",
+        message: failures.lastError ?? "a new secret is being minted, verified or switched to",
+      };
+    }
+    return {
+      type: "Rotating",
+      status: "False",
+      reason: "UpToDate",
+      message: current ? `next renewal at ${isoSeconds(renewalTimeOf(current, timing))}` : "no secret yet",
+    };
+  })();
+
+  const rolledOut = ((): ConditionInput => {
+    if (cc.spec.rollout.strategy === "None") {
+      return {
+        type: "RolledOut",
+        status: "True",
+        reason: "NotTracked",
+        message:
+          "rollout.strategy None: consumers are not waited for; superseded secrets are revoked after gracePeriod",
+      };
+    }
+    if (superseded.length === 0) {
+      return {
+        type: "RolledOut",
+        status: "True",
+        reason: "RolledOut",
+        message: "no superseded secret is waiting for consumers",
+      };
+    }
+    return {
+      type: "RolledOut",
+      status: "Unknown",
+      reason: "RolloutPending",
+      message: `superseded secrets ${superseded.map((v) => v.secretId).join(", ")} are kept until they expire: consumer tracking for rollout.strategy ${cc.spec.rollout.strategy} is not available in this version of Rotor`,
+    };
+  })();
+
+  let conditions: Condition[] = (cc.status.conditions ?? []) as Condition[];
+  for (const condition of [ready, rotating, rolledOut])
+    conditions = setCondition(conditions, condition, cc.generation, now);
+
+  const secrets = [
+    ...superseded.map((v) => ({
+      id: v.secretId,
+      state: "Superseded" as const,
+      createdAt: v.createdAt,
+      notAfter: v.notAfter,
+      ...(v.supersededAt ? { supersededAt: v.supersededAt } : {}),
+      versionSecretName: v.name,
+    })),
+    ...(current
+      ? [
+          {
+            id: current.secretId,
+            state: "Current" as const,
+            createdAt: current.createdAt,
+            notAfter: current.notAfter,
+            versionSecretName: current.name,
+          },
+        ]
+      : []),
+  ];
+  const rotateRequest = lastRotateRequest(snapshot);
+  return {
+    observedGeneration: cc.generation,
+    ...(snapshot.clientId ? { clientId: snapshot.clientId } : {}),
+    ...(current
+      ? {
+          currentSecretId: current.secretId,
+          notAfter: current.notAfter,
+          renewalTime: isoSeconds(renewalTimeOf(current, timing)),
+        }
+      : {}),
+    secrets,
+    ...(snapshot.issuerSecrets
+      ? { slots: { used: snapshot.issuerSecrets.length, max: cc.spec.maxSecrets } }
+      : {}),
+    ...(rotateRequest !== undefined ? { lastRotateRequest: rotateRequest } : {}),
+    failedAttempts: failures.failedAttempts,
+    ...(failures.lastFailureTime ? { lastFailureTime: failures.lastFailureTime } : {}),
+    conditions,
+  };
+}

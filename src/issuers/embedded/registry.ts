@@ -1,0 +1,232 @@
+/**
+ * The embedded issuer's registry of clients and secret hashes, kept in Kubernetes: one Secret
+ * per client in the operator's namespace, so it survives restarts and leader changes and every
+ * replica can read it. Only SHA-256 hashes of the values are stored (each value is 32 random
+ * bytes, so a fast hash is enough; no value can be recovered from it).
+ *
+ * Writes (by the leader) go straight to the API server with compare-and-swap; reads for the
+ * token endpoint come from an informer cache, with the leader's own writes applied at once so
+ * that a revocation takes effect immediately.
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import { isoSeconds } from "../../api/duration.ts";
+import { SupervisedInformer } from "../../runtime/informer.ts";
+import { isConflict, isNotFound, makeClient } from "../../runtime/kube.ts";
+import type { Logger } from "../../runtime/log.ts";
+import { IssuerError, type IssuerSecret, type MintedSecret, type SecretRequest } from "../issuer.ts";
+
+export const MAX_SECRETS_PER_CLIENT = 10;
+const LABEL = "rotor.dev/embedded-client";
+const DATA_KEY = "client.json";
+
+export interface StoredSecret extends IssuerSecret {
+  createdAt: string;
+  /** base64url(SHA-256(value)). */
+  hash: string;
+}
+
+export interface ClientRecord {
+  clientId: string;
+  name: string;
+  createdAt: string;
+  nextSecretId: number;
+  secrets: StoredSecret[];
+}
+
+export const hashSecret = (value: string) => createHash("sha256").update(value, "utf8").digest("base64url");
+
+export function clientSecretName(clientId: string): string {
+  return `rotor-client-${clientId.toLowerCase()}`;
+}
+
+export function decodeRecord(secret: V1Secret | undefined): ClientRecord | undefined {
+  const raw = secret?.data?.[DATA_KEY];
+  if (!raw) return undefined;
+  try {
+    const record = JSON.parse(Buffer.from(raw, "base64").toString("utf8")) as ClientRecord;
+    return typeof record.clientId === "string" && Array.isArray(record.secrets) ? record : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function encode(record: ClientRecord): Record<string, string> {
+  return { [DATA_KEY]: Buffer.from(JSON.stringify(record)).toString("base64") };
+}
+
+/** Finds the unexpired secret whose hash matches, comparing every candidate in constant time. */
+export function matchSecret(record: ClientRecord, candidate: string, now: Date): StoredSecret | undefined {
+  const candidateHash = Buffer.from(hashSecret(candidate), "base64url");
+  let found: StoredSecret | undefined;
+  for (const secret of record.secrets) {
+    const stored = Buffer.from(secret.hash, "base64url");
+    const equal = stored.length === candidateHash.length && timingSafeEqual(stored, candidateHash);
+    if (equal && Date.parse(secret.expiration) > now.getTime()) found = secret;
+  }
+  return found;
+}
+
+export class ClientRegistry {
+  private readonly core: CoreV1Api;
+  private readonly namespace: string;
+  private readonly informer: SupervisedInformer<V1Secret>;
+  /** This replica's own writes, until the informer has caught up with them. */
+  private readonly written = new Map<
+    string,
+    { record: ClientRecord | undefined; resourceVersion: string; at: number }
+  >();
+
+  constructor(kc: KubeConfig, namespace: string, log: Logger, onFatal: (reason: string) => void) {
+    this.core = makeClient(kc, CoreV1Api);
+    this.namespace = namespace;
+    this.informer = new SupervisedInformer<V1Secret>({
+      name: "embedded-clients",
+      kc,
+      path: `/api/v1/namespaces/${namespace}/secrets`,
+      labelSelector: LABEL,
+      list: () => this.core.listNamespacedSecret({ namespace, labelSelector: LABEL }),
+      log,
+      onFatal,
+    });
+    this.informer.onEvent((secret) => {
+      const clientId = decodeRecord(secret)?.clientId;
+      const mine = clientId ? this.written.get(clientId) : undefined;
+      if (clientId && mine && mine.resourceVersion === secret.metadata?.resourceVersion)
+        this.written.delete(clientId);
+    });
+  }
+
+  start(): Promise<void> {
+    return this.informer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.informer.stop();
+  }
+
+  get healthy(): boolean {
+    return this.informer.healthy;
+  }
+
+  waitForSync(timeoutMs: number): Promise<void> {
+    return this.informer.waitForSync(timeoutMs);
+  }
+
+  /** For the token endpoint: the cached record, with this replica's writes applied. */
+  cached(clientId: string): ClientRecord | undefined {
+    const mine = this.written.get(clientId);
+    if (mine && Date.now() - mine.at < 60_000) return mine.record;
+    return decodeRecord(this.informer.get(clientSecretName(clientId), this.namespace));
+  }
+
+  async read(clientId: string): Promise<ClientRecord | undefined> {
+    try {
+      return decodeRecord(
+        await this.core.readNamespacedSecret({ name: clientSecretName(clientId), namespace: this.namespace }),
+      );
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async create(clientId: string, name: string, first: SecretRequest, now: Date): Promise<MintedSecret> {
+    const record: ClientRecord = {
+      clientId,
+      name,
+      createdAt: now.toISOString(),
+      nextSecretId: 1,
+      secrets: [],
+    };
+    const minted = addSecret(record, first, now);
+    try {
+      const created = await this.core.createNamespacedSecret({
+        namespace: this.namespace,
+        body: {
+          metadata: {
+            name: clientSecretName(clientId),
+            labels: { [LABEL]: "true", "app.kubernetes.io/managed-by": "rotor" },
+          },
+          type: "rotor.dev/embedded-client",
+          data: encode(record),
+        },
+      });
+      this.remember(clientId, record, created);
+      return minted;
+    } catch (error) {
+      if (isConflict(error)) throw new IssuerError("ClientExists", `client ${clientId} already exists`);
+      throw error;
+    }
+  }
+
+  async delete(clientId: string): Promise<void> {
+    try {
+      await this.core.deleteNamespacedSecret({ name: clientSecretName(clientId), namespace: this.namespace });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    this.written.set(clientId, { record: undefined, resourceVersion: "", at: Date.now() });
+  }
+
+  /** Read-modify-write with compare-and-swap, retried on conflicts. */
+  async update<T>(clientId: string, change: (record: ClientRecord) => T): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      let secret: V1Secret;
+      try {
+        secret = await this.core.readNamespacedSecret({
+          name: clientSecretName(clientId),
+          namespace: this.namespace,
+        });
+      } catch (error) {
+        if (isNotFound(error)) throw new IssuerError("ClientNotFound", `client ${clientId} does not exist`);
+        throw error;
+      }
+      const record = decodeRecord(secret);
+      if (!record)
+        throw new IssuerError("Rejected", `the registry entry of client ${clientId} is unreadable`);
+      const result = change(record);
+      secret.data = encode(record);
+      try {
+        const replaced = await this.core.replaceNamespacedSecret({
+          name: clientSecretName(clientId),
+          namespace: this.namespace,
+          body: secret,
+        });
+        this.remember(clientId, record, replaced);
+        return result;
+      } catch (error) {
+        if (!isConflict(error) || attempt >= 5) throw error;
+      }
+    }
+  }
+
+  private remember(clientId: string, record: ClientRecord, stored: V1Secret): void {
+    this.written.set(clientId, {
+      record,
+      resourceVersion: stored.metadata?.resourceVersion ?? "",
+      at: Date.now(),
+    });
+  }
+}
+
+/** Adds a freshly generated secret to the record and returns it with its value. */
+export function addSecret(record: ClientRecord, request: SecretRequest, now: Date): MintedSecret {
+  if (record.secrets.length >= MAX_SECRETS_PER_CLIENT) {
+    throw new IssuerError(
+      "SlotsExhausted",
+      `client ${record.clientId} already has ${MAX_SECRETS_PER_CLIENT} secrets, the most it may have`,
+    );
+  }
+  const value = randomBytes(32).toString("base64url");
+  const id = String(record.nextSecretId++);
+  const expiration = isoSeconds(request.expiration);
+  record.secrets.push({
+    id,
+    description: request.description,
+    expiration,
+    createdAt: isoSeconds(now),
+    hash: hashSecret(value),
+  });
+  return { id, description: request.description, expiration, value };
+}

@@ -1,0 +1,62 @@
+/**
+ * What Rotor needs from an identity provider. One implementation per folder
+ * (`embedded`, `ocs`); the controllers know nothing else about issuers.
+ */
+
+/** A secret as the issuer lists it: never with its value. */
+export interface IssuerSecret {
+  id: string;
+  description: string;
+  /** ISO time; every secret expires. */
+  expiration: string;
+}
+
+/** A newly minted secret: the only moment its value exists outside the issuer's hash. */
+export interface MintedSecret extends IssuerSecret {
+  value: string;
+}
+
+export interface SecretRequest {
+  description: string;
+  expiration: Date;
+}
+
+export interface ClientRequest {
+  clientId: string;
+  name: string;
+  roleIds: string[];
+  /** OCS creates a client together with its first secret; so does the embedded issuer. */
+  firstSecret: SecretRequest;
+}
+
+export type VerifyResult = { ok: true } | { ok: false; permanent: boolean; reason: string };
+
+/** Errors an issuer reports in terms the controller acts on. */
+export class IssuerError extends Error {
+  readonly kind: "SlotsExhausted" | "ClientNotFound" | "ClientExists" | "Unavailable" | "Rejected";
+
+  constructor(kind: IssuerError["kind"], message: string) {
+    super(message);
+    this.name = "IssuerError";
+    this.kind = kind;
+  }
+}
+
+export interface Issuer {
+  /** The token endpoint workloads use, written into the target Secret. */
+  readonly tokenUrl: string | undefined;
+  /** The longest description the issuer accepts. */
+  readonly maxDescriptionLength: number;
+  /** Whether the client exists. */
+  clientExists(clientId: string): Promise<boolean>;
+  /** Creates the client with its first secret; IssuerError ClientExists when the id is taken. */
+  createClient(request: ClientRequest): Promise<MintedSecret>;
+  deleteClient(clientId: string): Promise<void>;
+  listSecrets(clientId: string): Promise<IssuerSecret[]>;
+  /** IssuerError SlotsExhausted at the issuer's limit. */
+  mintSecret(clientId: string, request: SecretRequest): Promise<MintedSecret>;
+  /** Idempotent: revoking a secret that is gone succeeds. */
+  revokeSecret(clientId: string, secretId: string): Promise<void>;
+  /** Asks the token endpoint for a token with this secret (client_credentials grant). */
+  verify(clientId: string, secret: string): Promise<VerifyResult>;
+}

@@ -1,0 +1,203 @@
+/**
+ * Rotor: flags and wiring only. Every replica serves the embedded issuer's token endpoint and
+ * the health and metrics endpoints; only the elected leader reconciles.
+ */
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import { CoreV1Api, CustomObjectsApi, type V1Secret } from "@kubernetes/client-node";
+import { Counter, collectDefaultMetrics, Registry } from "prom-client";
+import { parseDuration } from "./api/duration.ts";
+import { GROUP, VERSION } from "./api/group.ts";
+import { Applier } from "./controllers/clientcredential/apply.ts";
+import { ClientIdHolders } from "./controllers/clientcredential/holders.ts";
+import { IssuerResolver } from "./controllers/clientcredential/issuer-access.ts";
+import { CredentialMetrics } from "./controllers/clientcredential/metrics.ts";
+import { LABEL_MANAGED_BY, MANAGED_BY } from "./controllers/clientcredential/model.ts";
+import { Observer } from "./controllers/clientcredential/observe.ts";
+import { ClientCredentialReconciler } from "./controllers/clientcredential/reconciler.ts";
+import type { ClientCredentialObject } from "./controllers/clientcredential/resources.ts";
+import { EmbeddedIssuer } from "./issuers/embedded/issuer.ts";
+import { ClientRegistry } from "./issuers/embedded/registry.ts";
+import { mountTokenEndpoint } from "./issuers/embedded/server.ts";
+import { loadSigningKey } from "./issuers/embedded/signing.ts";
+import { Controller } from "./runtime/controller.ts";
+import { EventRecorder } from "./runtime/events.ts";
+import { HttpServer } from "./runtime/http.ts";
+import { SupervisedInformer } from "./runtime/informer.ts";
+import { loadKubeConfig, makeClient } from "./runtime/kube.ts";
+import { LeaderElector } from "./runtime/leader.ts";
+import { createLogger, describeError } from "./runtime/log.ts";
+import { WorkQueue } from "./runtime/queue.ts";
+
+const { values: flags } = parseArgs({
+  options: {
+    kubeconfig: { type: "string" },
+    namespace: { type: "string", default: process.env.POD_NAMESPACE ?? "rotor-system" },
+    port: { type: "string", default: "8080" },
+    "issuer-url": { type: "string" },
+    "log-level": { type: "string", default: process.env.ROTOR_LOG_LEVEL ?? "info" },
+    workers: { type: "string", default: "4" },
+    identity: { type: "string", default: process.env.POD_NAME ?? hostname() },
+    "leader-elect": { type: "boolean", default: true },
+    "finalizer-timeout": { type: "string", default: "10m" },
+    "verify-timeout": { type: "string", default: "30s" },
+    "shutdown-timeout": { type: "string", default: "20s" },
+    "token-lifetime": { type: "string", default: "1h" },
+    audience: { type: "string", default: "rotor" },
+  },
+});
+
+const log = createLogger(flags["log-level"]);
+
+async function main() {
+  const kc = loadKubeConfig(flags.kubeconfig);
+  const namespace = flags.namespace as string;
+  const port = Number(flags.port);
+  const now = () => new Date();
+  const fatal = (reason: string) => {
+    log.fatal({ reason }, "exiting so that Kubernetes restarts Rotor");
+    process.exit(1);
+  };
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = new CredentialMetrics(registry);
+  const tokenRequests = new Counter({
+    name: "rotor_issuer_token_requests_total",
+    help: "Requests to the embedded token endpoint, by outcome.",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+
+  // --- caches ------------------------------------------------------------------------------
+  const clientRegistry = new ClientRegistry(kc, namespace, log, fatal);
+  const custom = makeClient(kc, CustomObjectsApi);
+  const core = makeClient(kc, CoreV1Api);
+  const credentials = new SupervisedInformer<ClientCredentialObject>({
+    name: "clientcredentials",
+    kc,
+    path: `/apis/${GROUP}/${VERSION}/clientcredentials`,
+    list: () =>
+      custom.listClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: "clientcredentials",
+      }) as never,
+    log,
+    onFatal: fatal,
+  });
+  // Only the Secrets Rotor wrote (label-selected): never a cache of every Secret in the cluster.
+  const ownSecrets = new SupervisedInformer<V1Secret>({
+    name: "rotor-secrets",
+    kc,
+    path: "/api/v1/secrets",
+    labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
+    list: () => core.listSecretForAllNamespaces({ labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}` }),
+    log,
+    onFatal: fatal,
+  });
+
+  let ready = false;
+  const http = new HttpServer({
+    port,
+    registry,
+    ready: () => ready && credentials.healthy && ownSecrets.healthy && clientRegistry.healthy,
+    log,
+  });
+  const boundPort = await http.listen();
+  const localUrl = `http://127.0.0.1:${boundPort}`;
+  const issuerUrl = flags["issuer-url"] ?? localUrl;
+
+  await clientRegistry.start();
+  await clientRegistry.waitForSync(60_000);
+  const key = await loadSigningKey(kc, namespace);
+  mountTokenEndpoint(http, {
+    issuerUrl,
+    audience: flags.audience as string,
+    tokenLifetimeSeconds: Math.round(parseDuration(flags["token-lifetime"] as string) / 1000),
+    registry: clientRegistry,
+    key,
+    log,
+    onToken: (outcome) => tokenRequests.inc({ outcome }),
+  });
+  const embedded = new EmbeddedIssuer({ registry: clientRegistry, publicUrl: issuerUrl, localUrl });
+
+  // --- the controller ----------------------------------------------------------------------
+  const queue = new WorkQueue({ baseMs: 1000, maxMs: 5 * 60_000 });
+  const holders = new ClientIdHolders();
+  const events = new EventRecorder(kc, "rotor.dev/rotor", flags.identity as string, log);
+  const reconciler = new ClientCredentialReconciler(
+    kc,
+    new Observer(kc, new IssuerResolver(kc, embedded), (clientId, self) =>
+      holders.holderOther(clientId, self),
+    ),
+    new Applier(kc, events, log, { verifyTimeoutMs: parseDuration(flags["verify-timeout"] as string), now }),
+    metrics,
+    log,
+    {
+      now,
+      finalizerTimeoutMs: parseDuration(flags["finalizer-timeout"] as string),
+      failureBackoffMs: { baseMs: 5000, maxMs: 5 * 60_000 },
+    },
+  );
+  const controller = new Controller({
+    name: "clientcredential",
+    workers: Number(flags.workers),
+    queue,
+    reconciler,
+    log,
+    onReconciled: (seconds, result) => metrics.reconcileDuration.observe({ result }, seconds),
+  });
+
+  const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) =>
+    `${o.metadata?.namespace}/${o.metadata?.name}`;
+  let leading = false;
+  credentials.onEvent((object, event) => {
+    holders.update(object, event === "delete");
+    if (leading) queue.add(keyOf(object));
+  });
+  ownSecrets.onEvent((secret) => {
+    const owner = secret.metadata?.ownerReferences?.find(
+      (ref) => ref.controller && ref.kind === "ClientCredential",
+    );
+    if (leading && owner) queue.add(`${secret.metadata?.namespace}/${owner.name}`);
+  });
+  await Promise.all([credentials.start(), ownSecrets.start()]);
+  await Promise.all([credentials.waitForSync(60_000), ownSecrets.waitForSync(60_000)]);
+  ready = true;
+  log.info({ port: boundPort, issuerUrl, namespace }, "Rotor is serving");
+
+  const startLeading = () => {
+    leading = true;
+    controller.start();
+    for (const object of credentials.list()) queue.add(keyOf(object));
+    log.info({ credentials: credentials.list().length }, "reconciling");
+  };
+  const elector = flags["leader-elect"]
+    ? new LeaderElector({ kc, namespace, name: "rotor-leader", identity: flags.identity as string, log })
+    : undefined;
+  if (elector) elector.run(startLeading, () => fatal("lost leadership"));
+  else startLeading();
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down: no new work, finishing in-flight reconciles");
+    ready = false;
+    const finished = await controller.stop(parseDuration(flags["shutdown-timeout"] as string));
+    if (!finished) log.warn("in-flight reconciles did not finish in time");
+    await elector?.release();
+    await Promise.allSettled([credentials.stop(), ownSecrets.stop(), clientRegistry.stop()]);
+    await http.close();
+    log.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  log.fatal({ error: describeError(error) }, "Rotor could not start");
+  process.exit(1);
+});

@@ -1,0 +1,75 @@
+/**
+ * Structured JSON logs. Secret values and bearer tokens never reach a log line: known fields
+ * are censored by pino, and every error passes through `describeError`, which keeps the API
+ * server's message but drops headers, bodies and anything that looks like a credential.
+ */
+import { ApiException } from "@kubernetes/client-node";
+import { pino } from "pino";
+
+const REDACTED_FIELDS = [
+  "secret",
+  "value",
+  "token",
+  "accessToken",
+  "access_token",
+  "clientSecret",
+  "client_secret",
+  "authorization",
+  "password",
+];
+
+export type Logger = pino.Logger;
+
+export function createLogger(level = process.env.ROTOR_LOG_LEVEL ?? "info"): Logger {
+  return pino({
+    level,
+    base: { component: "rotor" },
+    redact: {
+      paths: [...REDACTED_FIELDS, ...REDACTED_FIELDS.map((f) => `*.${f}`), "headers.*", "*.headers.*"],
+      censor: "[redacted]",
+    },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
+}
+
+/** Long runs of base64/hex characters: secret values, tokens, keys. Never shown. */
+const CREDENTIAL_LIKE = /[A-Za-z0-9_\-+/]{32,}={0,2}/g;
+
+export function scrub(text: string): string {
+  return text.replace(CREDENTIAL_LIKE, (match) =>
+    // Keep GUIDs and Kubernetes names readable: they contain dashes between short runs.
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(match) ||
+    /^[a-z0-9-]+$/.test(match)
+      ? match
+      : "[redacted]",
+  );
+}
+
+interface StatusBody {
+  message?: string;
+  reason?: string;
+}
+
+/** A message safe to log, put in an event or in a condition. */
+export function describeError(error: unknown): string {
+  if (error instanceof ApiException) {
+    const body = parseBody(error.body);
+    const detail = body?.message ?? body?.reason ?? "";
+    return scrub(`Kubernetes API ${error.code}${detail ? `: ${detail}` : ""}`);
+  }
+  if (error instanceof Error) {
+    if (error.name === "AbortError" || error.name === "TimeoutError") return "request timed out";
+    return scrub(error.message);
+  }
+  return scrub(String(error));
+}
+
+function parseBody(body: unknown): StatusBody | undefined {
+  if (!body) return undefined;
+  if (typeof body === "object") return body as StatusBody;
+  try {
+    return JSON.parse(String(body)) as StatusBody;
+  } catch {
+    return undefined;
+  }
+}
