@@ -2,7 +2,7 @@
  * The embedded issuer's OAuth2 endpoints (RFC 6749 client_credentials grant, with
  * client_secret_basic and client_secret_post), OpenID discovery and the JWKS.
  */
-import type { IncomingMessage, } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { type HttpServer, json, readBody } from "../../runtime/http.ts";
 import type { Logger } from "../../runtime/log.ts";
 import { FailureLimiter } from "./ratelimit.ts";

@@ -1,0 +1,157 @@
+/**
+ * Runs Rotor as its own process, as in production: `node src/main.ts` with a service-account
+ * token limited to deploy/rbac.yaml. Used by the tests and by `npm start`; its output is kept
+ * so tests can check what it logged.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+
+export const OPERATOR_NAMESPACE = "rotor-system";
+const root = join(import.meta.dirname, "..", "..");
+
+export interface Cluster {
+  kubeconfig: string;
+  /** Runs kubectl against the cluster; throws on failure. */
+  kubectl: (args: string[]) => string;
+}
+
+/** Installs RBAC and returns a kubeconfig that authenticates as Rotor's service account. */
+export async function operatorKubeconfig(cluster: Cluster): Promise<string> {
+  try {
+    cluster.kubectl(["get", "namespace", OPERATOR_NAMESPACE]);
+  } catch {
+    cluster.kubectl(["create", "namespace", OPERATOR_NAMESPACE]);
+  }
+  cluster.kubectl([
+    "apply",
+    "--server-side",
+    "--field-manager=rotor-install",
+    "-f",
+    join(root, "deploy", "rbac.yaml"),
+  ]);
+  const kc = new KubeConfig();
+  kc.loadFromFile(cluster.kubeconfig);
+  const token = await kc.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+    name: "rotor",
+    namespace: OPERATOR_NAMESPACE,
+    body: { spec: { audiences: [], expirationSeconds: 24 * 3600 } },
+  });
+  const server = kc.getCurrentCluster();
+  if (!server) throw new Error("the kubeconfig has no current cluster");
+  const file = join(mkdtempSync(join(tmpdir(), "rotor-sa-")), "kubeconfig");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [
+        { name: "c", cluster: { server: server.server, "certificate-authority-data": server.caData } },
+      ],
+      users: [{ name: "rotor", user: { token: token.status?.token } }],
+      contexts: [{ name: "rotor", context: { cluster: "c", user: "rotor" } }],
+      "current-context": "rotor",
+    }),
+    { mode: 0o600 },
+  );
+  return file;
+}
+
+export interface RotorProcess {
+  readonly url: string;
+  /** Everything Rotor printed, over all its lives. */
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+  readonly restarts: number;
+}
+
+export interface StartOptions {
+  args?: string[];
+  port?: number;
+  /** Where Rotor's output goes besides the buffer (e.g. the terminal). */
+  echo?: (chunk: string) => void;
+}
+
+export async function startRotor(cluster: Cluster, options: StartOptions = {}): Promise<RotorProcess> {
+  const kubeconfig = await operatorKubeconfig(cluster);
+  let output = "";
+  let child: ChildProcess | undefined;
+  let port = options.port ?? 0;
+  let restarts = 0;
+
+  const launch = async () => {
+    const started = spawn(
+      process.execPath,
+      [
+        join(root, "src", "main.ts"),
+        `--kubeconfig=${kubeconfig}`,
+        `--namespace=${OPERATOR_NAMESPACE}`,
+        `--port=${port}`,
+        "--identity=rotor-local",
+        ...(options.args ?? []),
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    child = started;
+    const since = output.length;
+    for (const stream of [started.stdout, started.stderr]) {
+      stream?.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+        options.echo?.(chunk.toString());
+      });
+    }
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (started.exitCode !== null)
+        throw new Error(`Rotor exited with ${started.exitCode}:\n${output.slice(-3000)}`);
+      const line = output
+        .slice(since)
+        .split("\n")
+        .find((l) => l.includes("Rotor is serving"));
+      if (line) {
+        port = JSON.parse(line).port;
+        return;
+      }
+      if (Date.now() > deadline) throw new Error(`Rotor did not start within 60s:\n${output.slice(-3000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
+  const exited = (c: ChildProcess) =>
+    c.exitCode !== null || c.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => c.once("exit", () => resolve()));
+
+  await launch();
+  return {
+    get url() {
+      return `http://127.0.0.1:${port}`;
+    },
+    get restarts() {
+      return restarts;
+    },
+    output: () => output,
+    async kill(signal: NodeJS.Signals = "SIGKILL") {
+      if (!child) return;
+      const c = child;
+      c.kill(signal);
+      await exited(c);
+    },
+    async restart() {
+      restarts++;
+      await launch();
+    },
+    async stop() {
+      if (!child) return;
+      const c = child;
+      c.kill("SIGTERM");
+      const timer = setTimeout(() => c.kill("SIGKILL"), 15_000);
+      await exited(c);
+      clearTimeout(timer);
+    },
+  };
+}

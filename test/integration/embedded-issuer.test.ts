@@ -1,0 +1,113 @@
+/**
+ * The embedded issuer's endpoints as a workload sees them: OAuth2 client_credentials with both
+ * client authentication methods, RFC 6749 errors, OpenID discovery, a JWKS that verifies the
+ * tokens, and a limit on failed authentications.
+ */
+import { createRemoteJWKSet, jwtVerify } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, testNamespace } from "../support/cluster.ts";
+import {
+  condition,
+  createClientCredential,
+  decoded,
+  getClientCredential,
+  readSecret,
+  requestToken,
+} from "../support/credentials.ts";
+import { type RotorProcess, startRotor } from "../support/rotor.ts";
+
+let rotor: RotorProcess;
+let ns: Awaited<ReturnType<typeof testNamespace>>;
+let other: Awaited<ReturnType<typeof testNamespace>>;
+let clientId: string;
+let secret: string;
+
+beforeAll(async () => {
+  ns = await testNamespace("issuer");
+  other = await testNamespace("issuer-other");
+  rotor = await startRotor();
+  await createClientCredential(ns.name, "svc", {});
+  const cc = await eventually("Ready", async () => {
+    const c = await getClientCredential(ns.name, "svc");
+    return condition(c, "Ready")?.status === "True" ? c : undefined;
+  });
+  clientId = cc.status?.clientId as string;
+  secret = decoded(await readSecret(ns.name, "svc"), "client_secret") as string;
+});
+afterAll(async () => {
+  await rotor?.stop();
+  await ns?.remove();
+  await other?.remove();
+});
+
+const post = (body: string, headers: Record<string, string> = {}) =>
+  fetch(`${rotor.url}/oauth2/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    body,
+  }).then(async (r) => ({
+    status: r.status,
+    headers: r.headers,
+    body: (await r.json()) as Record<string, string>,
+  }));
+
+describe("the embedded issuer", () => {
+  it("publishes OpenID discovery and a JWKS that verifies its tokens", async () => {
+    const discovery = (await (await fetch(`${rotor.url}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(discovery).toMatchObject({
+      issuer: rotor.url,
+      token_endpoint: `${rotor.url}/oauth2/token`,
+      grant_types_supported: ["client_credentials"],
+      token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+    });
+    const token = await requestToken(discovery.token_endpoint as string, clientId, secret);
+    expect(token.status).toBe(200);
+    const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri as string));
+    const { payload } = await jwtVerify(token.body.access_token as string, jwks, {
+      issuer: rotor.url,
+      audience: "rotor",
+    });
+    expect(payload.sub).toBe(clientId);
+    expect(payload.client_id).toBe(clientId);
+  });
+
+  it("answers with RFC 6749 errors", async () => {
+    expect(await post("")).toMatchObject({ status: 400, body: { error: "invalid_request" } });
+    expect(await post("grant_type=password")).toMatchObject({
+      status: 400,
+      body: { error: "unsupported_grant_type" },
+    });
+    const anonymous = await post("grant_type=client_credentials");
+    expect(anonymous).toMatchObject({ status: 401, body: { error: "invalid_client" } });
+    expect(anonymous.headers.get("www-authenticate")).toContain("Basic");
+    const unknown = await requestToken(
+      `${rotor.url}/oauth2/token`,
+      "00000000-0000-4000-8000-000000000000",
+      secret,
+      "post",
+    );
+    expect(unknown).toMatchObject({ status: 401, body: { error: "invalid_client" } });
+  });
+
+  it("limits failed authentications per client", async () => {
+    let last = 0;
+    for (let i = 0; i < 21; i++)
+      last = (await requestToken(`${rotor.url}/oauth2/token`, clientId, `wrong-${i}`)).status;
+    expect(last).toBe(429);
+    // Even the right secret waits out the window: guessing cannot continue at speed.
+    expect((await requestToken(`${rotor.url}/oauth2/token`, clientId, secret)).status).toBe(429);
+  });
+
+  it("gives a client to one ClientCredential only: another naming its id gets ClientIdConflict", async () => {
+    await createClientCredential(other.name, "thief", { clientId });
+    const thief = await eventually("ClientIdConflict", async () => {
+      const c = await getClientCredential(other.name, "thief");
+      return condition(c, "Ready")?.reason === "ClientIdConflict" ? c : undefined;
+    });
+    expect(condition(thief, "Ready")?.message).toContain(`${ns.name}/svc`);
+    expect(await readSecret(other.name, "thief")).toBeUndefined();
+  });
+});

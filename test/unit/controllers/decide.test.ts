@@ -1,0 +1,432 @@
+/** The ClientCredential policy, as tables of snapshots and expected plans. */
+import { describe, expect, it } from "vitest";
+import { clientCredentialSpec } from "../../../src/api/clientcredential.ts";
+import { decide } from "../../../src/controllers/clientcredential/decide.ts";
+import {
+  type Action,
+  describeWithMarker,
+  type Snapshot,
+  type Version,
+} from "../../../src/controllers/clientcredential/model.ts";
+import type { IssuerSecret } from "../../../src/issuers/issuer.ts";
+
+const UID = "11111111-1111-4111-8111-111111111111";
+const OTHER = "22222222-2222-4222-8222-222222222222";
+const T0 = Date.parse("2026-11-27T10:00:00Z");
+const at = (minutes: number) => new Date(T0 + minutes * 60_000);
+const iso = (minutes: number) => at(minutes).toISOString();
+const options = { finalizerTimeoutMs: 10 * 60_000 };
+
+function version(id: string, overrides: Partial<Version> = {}): Version {
+  return {
+    name: `app-${id}`,
+    secretId: id,
+    clientId: "client",
+    createdAt: iso(Number(id)),
+    notAfter: iso(Number(id) + 120),
+    mintId: `m${id}`,
+    rotateRequest: undefined,
+    activatedAt: iso(Number(id)),
+    supersededAt: undefined,
+    hasValue: true,
+    ...overrides,
+  };
+}
+
+const mine = (id: string): IssuerSecret => ({
+  id,
+  description: describeWithMarker("app", UID, `m${id}`, 256),
+  expiration: iso(Number(id) + 120),
+});
+const foreign = (id: string): IssuerSecret => ({ id, description: `by hand ${id}`, expiration: iso(600) });
+
+function snapshot(overrides: Partial<Snapshot> = {}, spec: Record<string, unknown> = {}): Snapshot {
+  return {
+    cc: {
+      uid: UID,
+      name: "app",
+      namespace: "ns",
+      generation: 1,
+      deletionTimestamp: undefined,
+      hasFinalizer: true,
+      rotateRequest: undefined,
+      spec: clientCredentialSpec.parse({
+        description: "app",
+        validity: "2h",
+        renewBefore: "1h",
+        gracePeriod: "5m",
+        ...spec,
+      }),
+      status: {},
+    },
+    secretName: "app",
+    clientId: "client",
+    clientOwnedByRotor: true,
+    clientHeldBy: undefined,
+    issuer: { ok: true, tokenUrl: "http://issuer/token", maxDescriptionLength: 256 },
+    clientExists: true,
+    issuerSecrets: [],
+    issuerError: undefined,
+    target: { state: "missing" },
+    versions: [],
+    ...overrides,
+  };
+}
+
+const inSyncTarget = (id: string) => ({ state: "owned" as const, secretId: id, inSync: true });
+const types = (actions: Action[]) =>
+  actions.map((a) =>
+    a.type === "revoke"
+      ? `revoke:${a.secretId}:${a.reason}`
+      : a.type === "mint"
+        ? `mint:${a.reason}`
+        : a.type,
+  );
+
+describe("decide", () => {
+  it.each<[string, Snapshot, number, string[], string | undefined]>([
+    [
+      "a new ClientCredential gets its finalizer and a client",
+      snapshot({
+        cc: { ...snapshot().cc, hasFinalizer: false },
+        clientId: undefined,
+        clientExists: undefined,
+        issuerSecrets: undefined,
+      }),
+      0,
+      ["addFinalizer", "createClient"],
+      undefined,
+    ],
+    [
+      "a given clientId that does not exist yet is created",
+      snapshot({ clientExists: false, issuerSecrets: undefined }),
+      0,
+      ["createClient"],
+      undefined,
+    ],
+    [
+      "an existing client without a current secret gets one",
+      snapshot({ issuerSecrets: [foreign("1")] }),
+      0,
+      ["mint:initial"],
+      undefined,
+    ],
+    [
+      "nothing to do before renewalTime",
+      snapshot({ versions: [version("1")], issuerSecrets: [mine("1")], target: inSyncTarget("1") }),
+      60,
+      [],
+      undefined,
+    ],
+    [
+      "renews at renewalTime",
+      snapshot({ versions: [version("1")], issuerSecrets: [mine("1")], target: inSyncTarget("1") }),
+      61,
+      ["mint:renewal"],
+      undefined,
+    ],
+    [
+      "replaces an expired current secret",
+      snapshot({ versions: [version("1")], issuerSecrets: [mine("1")], target: inSyncTarget("1") }),
+      121,
+      ["mint:replace-lost"],
+      undefined,
+    ],
+    [
+      "replaces a current secret revoked behind its back",
+      snapshot({ versions: [version("1")], issuerSecrets: [], target: inSyncTarget("1") }),
+      10,
+      ["mint:replace-lost"],
+      undefined,
+    ],
+    [
+      "rotates for a new rotate request",
+      snapshot({
+        cc: { ...snapshot().cc, rotateRequest: "x" },
+        versions: [version("1")],
+        issuerSecrets: [mine("1")],
+        target: inSyncTarget("1"),
+      }),
+      10,
+      ["mint:requested"],
+      undefined,
+    ],
+    [
+      "does not rotate twice for the same request",
+      snapshot({
+        cc: { ...snapshot().cc, rotateRequest: "x" },
+        versions: [version("1", { rotateRequest: "x" })],
+        issuerSecrets: [mine("1")],
+        target: inSyncTarget("1"),
+      }),
+      10,
+      [],
+      undefined,
+    ],
+    [
+      "revokes an orphan (minted, never persisted)",
+      snapshot({
+        versions: [version("1")],
+        issuerSecrets: [mine("1"), mine("2")],
+        target: inSyncTarget("1"),
+      }),
+      10,
+      ["revoke:2:orphan"],
+      undefined,
+    ],
+    [
+      "leaves secrets of others alone",
+      snapshot({
+        versions: [version("1")],
+        issuerSecrets: [mine("1"), { ...mine("2"), description: describeWithMarker("x", OTHER, "a", 256) }],
+        target: inSyncTarget("1"),
+      }),
+      10,
+      [],
+      undefined,
+    ],
+    [
+      "resumes a persisted but unswitched version",
+      snapshot({
+        versions: [version("1"), version("2", { activatedAt: undefined })],
+        issuerSecrets: [mine("1"), mine("2")],
+        target: inSyncTarget("1"),
+      }),
+      10,
+      ["resume"],
+      undefined,
+    ],
+    [
+      "restores a missing target from the current version",
+      snapshot({ versions: [version("1")], issuerSecrets: [mine("1")] }),
+      10,
+      ["repairTarget"],
+      undefined,
+    ],
+    [
+      "restores a target that drifted",
+      snapshot({
+        versions: [version("1")],
+        issuerSecrets: [mine("1")],
+        target: { state: "owned", secretId: "1", inSync: false },
+      }),
+      10,
+      ["repairTarget"],
+      undefined,
+    ],
+    [
+      "switches a target left on the previous secret (crash after activation)",
+      snapshot({
+        versions: [version("1"), version("2")],
+        issuerSecrets: [mine("1"), mine("2")],
+        target: inSyncTarget("1"),
+      }),
+      10,
+      ["markSuperseded", "repairTarget"],
+      undefined,
+    ],
+    [
+      "None: keeps a superseded secret during gracePeriod",
+      snapshot(
+        {
+          versions: [version("1", { supersededAt: iso(10) }), version("10")],
+          issuerSecrets: [mine("1"), mine("10")],
+          target: inSyncTarget("10"),
+        },
+        { rollout: { strategy: "None" } },
+      ),
+      14,
+      [],
+      undefined,
+    ],
+    [
+      "None: revokes a superseded secret after gracePeriod",
+      snapshot(
+        {
+          versions: [version("1", { supersededAt: iso(10) }), version("10")],
+          issuerSecrets: [mine("1"), mine("10")],
+          target: inSyncTarget("10"),
+        },
+        { rollout: { strategy: "None" } },
+      ),
+      15,
+      ["revoke:1:superseded"],
+      undefined,
+    ],
+    [
+      "Restart: keeps a superseded secret for its consumers",
+      snapshot({
+        versions: [version("1", { supersededAt: iso(10) }), version("10")],
+        issuerSecrets: [mine("1"), mine("10")],
+        target: inSyncTarget("10"),
+      }),
+      60,
+      [],
+      undefined,
+    ],
+    [
+      "revokes a superseded secret at its expiry, whatever the strategy",
+      snapshot({
+        versions: [version("1", { supersededAt: iso(10) }), version("70")],
+        issuerSecrets: [mine("1"), mine("70")],
+        target: inSyncTarget("70"),
+      }),
+      121,
+      ["revoke:1:expired"],
+      undefined,
+    ],
+    [
+      "revokes a version that was never switched to",
+      snapshot({
+        versions: [version("1", { activatedAt: undefined }), version("2")],
+        issuerSecrets: [mine("1"), mine("2")],
+        target: inSyncTarget("2"),
+      }),
+      10,
+      ["revoke:1:abandoned"],
+      undefined,
+    ],
+    [
+      "does not mint past the budget",
+      snapshot({
+        versions: [version("1")],
+        issuerSecrets: [mine("1"), ...["2", "3", "4", "5", "6", "7", "8", "9", "10"].map(foreign)],
+        target: inSyncTarget("1"),
+      }),
+      61,
+      [],
+      "SlotsExhausted",
+    ],
+    [
+      "frees its own orphan to stay within the budget",
+      snapshot({
+        versions: [version("1")],
+        issuerSecrets: [mine("1"), mine("2"), ...["3", "4", "5", "6", "7", "8", "9", "10"].map(foreign)],
+        target: inSyncTarget("1"),
+      }),
+      61,
+      ["revoke:2:orphan", "mint:renewal"],
+      undefined,
+    ],
+    [
+      "honours a smaller maxSecrets",
+      snapshot(
+        {
+          versions: [version("1", { supersededAt: iso(5) }), version("2")],
+          issuerSecrets: [mine("1"), mine("2")],
+          target: inSyncTarget("2"),
+        },
+        { maxSecrets: 2 },
+      ),
+      63,
+      [],
+      "SlotsExhausted",
+    ],
+    [
+      "never overwrites a Secret it does not own",
+      snapshot({ versions: [], issuerSecrets: [], target: { state: "foreign" } }),
+      0,
+      [],
+      "SecretConflict",
+    ],
+    [
+      "mints nothing for a client held by another ClientCredential",
+      snapshot({ clientHeldBy: "other/app" }),
+      0,
+      [],
+      "ClientIdConflict",
+    ],
+    [
+      "reports an unreachable issuer",
+      snapshot({ issuerError: "timeout", issuerSecrets: undefined, clientExists: undefined }),
+      0,
+      [],
+      "IssuerError",
+    ],
+    [
+      "reports an issuer the namespace may not use",
+      snapshot({ issuer: { ok: false, reason: "IssuerNotAllowed", message: "no" } }),
+      0,
+      [],
+      "IssuerNotAllowed",
+    ],
+  ])("%s", (_what, input, minutes, expected, blocker) => {
+    const plan = decide(input, at(minutes), options);
+    expect(types(plan.actions)).toEqual(expected);
+    expect(plan.blocker?.reason).toBe(blocker);
+  });
+
+  it("schedules the next look at the renewal time", () => {
+    const plan = decide(
+      snapshot({ versions: [version("1")], issuerSecrets: [mine("1")], target: inSyncTarget("1") }),
+      at(30),
+      options,
+    );
+    expect(plan.requeueAfterMs).toBe(31 * 60_000);
+  });
+
+  it("schedules the end of a grace period before the renewal", () => {
+    const plan = decide(
+      snapshot(
+        {
+          versions: [version("1", { supersededAt: iso(10) }), version("10")],
+          issuerSecrets: [mine("1"), mine("10")],
+          target: inSyncTarget("10"),
+        },
+        { rollout: { strategy: "None" } },
+      ),
+      at(12),
+      options,
+    );
+    expect(plan.requeueAfterMs).toBe(3 * 60_000);
+  });
+});
+
+describe("decide on deletion", () => {
+  const deleting = (spec: Record<string, unknown>, overrides: Partial<Snapshot> = {}) => {
+    const base = snapshot({}, spec);
+    return snapshot(
+      {
+        cc: { ...base.cc, deletionTimestamp: iso(0) },
+        versions: [version("1")],
+        issuerSecrets: [mine("1"), foreign("2"), mine("3")],
+        ...overrides,
+      },
+      spec,
+    );
+  };
+
+  it.each<[string, Snapshot, number, string[]]>([
+    [
+      "Revoke: revokes Rotor's secrets, deletes the client it created, then lets go",
+      deleting({}),
+      1,
+      ["revoke:1:deleting", "revoke:3:deleting", "deleteClient", "removeFinalizer"],
+    ],
+    [
+      "Revoke: keeps a client it did not create",
+      deleting({}, { clientOwnedByRotor: false }),
+      1,
+      ["revoke:1:deleting", "revoke:3:deleting", "removeFinalizer"],
+    ],
+    ["Retain: leaves the issuer untouched", deleting({ deletionPolicy: "Retain" }), 1, ["removeFinalizer"]],
+    ["waits for an unreachable issuer", deleting({}, { issuerError: "down" }), 5, []],
+    [
+      "lets go after the finalizer timeout, with a warning",
+      deleting({}, { issuerError: "down" }),
+      11,
+      ["removeFinalizer"],
+    ],
+  ])("%s", (_what, input, minutes, expected) => {
+    const plan = decide(input, at(minutes), options);
+    expect(types(plan.actions)).toEqual(expected);
+  });
+
+  it("says which secrets it could not revoke", () => {
+    const plan = decide(deleting({}, { issuerError: "down" }), at(11), options);
+    expect(plan.actions[0]).toMatchObject({
+      type: "removeFinalizer",
+      warning: expect.stringContaining("secrets 1 of client client"),
+    });
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { setCondition } from "../../../src/runtime/conditions.ts";
+import { scrub } from "../../../src/runtime/log.ts";
+
+describe("setCondition", () => {
+  const t1 = new Date("2026-01-01T00:00:00Z");
+  const t2 = new Date("2026-01-02T00:00:00Z");
+
+  it("moves lastTransitionTime only when the status changes", () => {
+    const first = setCondition([], { type: "Ready", status: "True", reason: "Issued", message: "a" }, 1, t1);
+    const same = setCondition(
+      first,
+      { type: "Ready", status: "True", reason: "Issued", message: "b" },
+      2,
+      t2,
+    );
+    expect(same[0]).toMatchObject({
+      lastTransitionTime: t1.toISOString(),
+      message: "b",
+      observedGeneration: 2,
+    });
+    const changed = setCondition(
+      same,
+      { type: "Ready", status: "False", reason: "IssuerError", message: "c" },
+      2,
+      t2,
+    );
+    expect(changed[0]?.lastTransitionTime).toBe(t2.toISOString());
+  });
+
+  it("upserts by type", () => {
+    const list = setCondition([], { type: "Ready", status: "True", reason: "x", message: "" }, 1, t1);
+    const two = setCondition(list, { type: "Rotating", status: "False", reason: "y", message: "" }, 1, t1);
+    expect(two.map((c) => c.type)).toEqual(["Ready", "Rotating"]);
+  });
+});
+
+describe("scrub", () => {
+  it("removes values that look like credentials and keeps names and GUIDs", () => {
+    const secret = "Zk3mQ9x_Jp2vL8rT0aW5yB1cD4eF6gH7iK-nM3oP9qS";
+    const text = scrub(
+      `bad secret ${secret} for client 3f2c8e1a-6b7d-4c1e-9a55-0d4b2f6e8a91 in historian-ingest-credentials-17`,
+    );
+    expect(text).not.toContain(secret);
+    expect(text).toContain("3f2c8e1a-6b7d-4c1e-9a55-0d4b2f6e8a91");
+    expect(text).toContain("historian-ingest-credentials-17");
+  });
+});
