@@ -16,6 +16,7 @@ import { LABEL_MANAGED_BY, MANAGED_BY } from "./controllers/clientcredential/mod
 import { Observer } from "./controllers/clientcredential/observe.ts";
 import { ClientCredentialReconciler } from "./controllers/clientcredential/reconciler.ts";
 import type { ClientCredentialObject } from "./controllers/clientcredential/resources.ts";
+import { Restarter } from "./controllers/rollout/restarter.ts";
 import { EmbeddedIssuer } from "./issuers/embedded/issuer.ts";
 import { ClientRegistry } from "./issuers/embedded/registry.ts";
 import { mountTokenEndpoint } from "./issuers/embedded/server.ts";
@@ -43,6 +44,9 @@ const { values: flags } = parseArgs({
     "verify-timeout": { type: "string", default: "30s" },
     "shutdown-timeout": { type: "string", default: "20s" },
     "token-lifetime": { type: "string", default: "1h" },
+    "restart-window": { type: "string", default: "10s" },
+    "consumer-resync": { type: "string", default: "10m" },
+    "max-restarts-per-namespace": { type: "string", default: "10" },
     audience: { type: "string", default: "rotor" },
   },
 });
@@ -131,11 +135,21 @@ async function main() {
     new Observer(kc, new IssuerResolver(kc, embedded), (clientId, self) =>
       holders.holderOther(clientId, self),
     ),
-    new Applier(kc, events, log, { verifyTimeoutMs: parseDuration(flags["verify-timeout"] as string), now }),
+    new Applier(
+      kc,
+      events,
+      new Restarter(kc, log, {
+        windowMs: parseDuration(flags["restart-window"] as string),
+        maxPerNamespace: Number(flags["max-restarts-per-namespace"]),
+      }),
+      log,
+      { verifyTimeoutMs: parseDuration(flags["verify-timeout"] as string), now },
+    ),
     metrics,
     log,
     {
       now,
+      consumerResyncMs: parseDuration(flags["consumer-resync"] as string),
       finalizerTimeoutMs: parseDuration(flags["finalizer-timeout"] as string),
       failureBackoffMs: { baseMs: 5000, maxMs: 5 * 60_000 },
     },

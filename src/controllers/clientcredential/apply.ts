@@ -18,11 +18,13 @@ import {
   serverSideApply,
 } from "../../runtime/kube.ts";
 import { describeError, type Logger } from "../../runtime/log.ts";
+import type { Restarter } from "../rollout/restarter.ts";
 import { timingOf } from "./decide.ts";
 import {
   type Action,
   ANN_ACTIVATED_AT,
   ANN_NOT_AFTER,
+  ANN_ROLLED_OUT_AT,
   ANN_SECRET_ID,
   ANN_SUPERSEDED_AT,
   describeWithMarker,
@@ -50,8 +52,16 @@ export class Applier {
   private readonly events: EventRecorder;
   private readonly log: Logger;
   private readonly options: ApplyOptions;
+  readonly restarter: Restarter;
 
-  constructor(kc: KubeConfig, events: EventRecorder, log: Logger, options: ApplyOptions) {
+  constructor(
+    kc: KubeConfig,
+    events: EventRecorder,
+    restarter: Restarter,
+    log: Logger,
+    options: ApplyOptions,
+  ) {
+    this.restarter = restarter;
     this.core = makeClient(kc, CoreV1Api);
     this.custom = makeClient(kc, CustomObjectsApi);
     this.events = events;
@@ -265,6 +275,38 @@ class Step {
           `Deleted version Secret ${action.versionName}: ${action.why}`,
         );
         return;
+      case "markRolledOut":
+        await a.annotate(cc.namespace, action.versionName, { [ANN_ROLLED_OUT_AT]: isoSeconds(a.now) });
+        a.event(
+          this.observation,
+          "Normal",
+          "RolledOut",
+          "Rollout",
+          `No pod that may hold the secret of ${action.versionName} is left; it is revoked after gracePeriod ${cc.spec.gracePeriod}`,
+        );
+        return;
+      case "restart": {
+        const what = `${action.workload.kind}/${action.workload.name}`;
+        a.restarter.request(cc.namespace, action.workload, action.secretId, (error) => {
+          if (error)
+            a.event(
+              this.observation,
+              "Warning",
+              "RolloutRestartFailed",
+              "Restart",
+              `Could not restart ${what}: ${error}`,
+            );
+          else
+            a.event(
+              this.observation,
+              "Normal",
+              "RolloutRestarted",
+              "Restart",
+              `Restarted ${what} so that its pods pick up secret ${action.secretId}`,
+            );
+        });
+        return;
+      }
       case "markSuperseded":
         await a.annotate(cc.namespace, action.versionName, { [ANN_SUPERSEDED_AT]: isoSeconds(a.now) });
         return;

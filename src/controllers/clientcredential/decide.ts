@@ -4,7 +4,21 @@
  * snapshots and expected plans.
  */
 import { formatDuration, parseDuration } from "../../api/duration.ts";
-import { type Action, type Blocker, type Plan, parseMarker, type Snapshot, type Version } from "./model.ts";
+import { RESTARTABLE, rolloutSince, type WorkloadRef, workloadKey } from "../rollout/consumers.ts";
+import {
+  type Action,
+  type Blocker,
+  type Notice,
+  type Plan,
+  parseMarker,
+  type Snapshot,
+  type Version,
+} from "./model.ts";
+
+/** While a rollover is pending, how often Rotor looks at the consumers again. */
+export const ROLLOUT_RECHECK_MS = 5000;
+
+const names = (refs: WorkloadRef[]) => refs.map(workloadKey).join(", ") || "(none)";
 
 export interface Timing {
   validityMs: number;
@@ -63,14 +77,22 @@ export function lastRotateRequest(snapshot: Snapshot): string | undefined {
 export interface DecideOptions {
   /** How long a deletion waits for an unreachable issuer before the finalizer goes anyway. */
   finalizerTimeoutMs: number;
+  /** Restart and Observe: how often consumers are counted again when no rollover is pending. */
+  consumerResyncMs: number;
 }
 
 export function decide(snapshot: Snapshot, now: Date, options: DecideOptions): Plan {
   if (snapshot.cc.deletionTimestamp) return decideDeletion(snapshot, now, options);
 
   const actions: Action[] = [];
+  const notices: Notice[] = [];
   if (!snapshot.cc.hasFinalizer) actions.push({ type: "addFinalizer" });
-  const done = (blocker?: Blocker, requeueAfterMs?: number): Plan => ({ actions, blocker, requeueAfterMs });
+  const done = (blocker?: Blocker, requeueAfterMs?: number): Plan => ({
+    actions,
+    blocker,
+    requeueAfterMs,
+    notices,
+  });
 
   if (snapshot.clientHeldBy) {
     return done({
@@ -137,14 +159,65 @@ export function decide(snapshot: Snapshot, now: Date, options: DecideOptions): P
     const supersededAt = v.supersededAt ? Date.parse(v.supersededAt) : t;
     const expiresAt = Date.parse(v.notAfter);
     const strategy = snapshot.cc.spec.rollout.strategy;
+    const view =
+      strategy !== "None" && snapshot.consumers ? rolloutSince(snapshot.consumers, supersededAt) : undefined;
     if (expiresAt <= t) {
+      // A superseded secret never outlives its expiry, whoever still holds it.
       revoke(v.secretId, v.name, "expired");
-    } else if (strategy === "None" && supersededAt + timing.graceMs <= t) {
-      revoke(v.secretId, v.name, "superseded");
-    } else {
-      // Restart and Observe wait for the consumers to roll over (or for the expiry).
-      wakeups.push(strategy === "None" ? Math.min(supersededAt + timing.graceMs, expiresAt) : expiresAt);
+      if (view && view.oldPods.length > 0) {
+        notices.push({
+          type: "Warning",
+          reason: "ConsumersOutlivedSecret",
+          message: `secret ${v.secretId} expired and was revoked while ${view.oldPods.length} pod(s) of ${names(view.pendingWorkloads.map((w) => w.ref))} that may hold it were still alive`,
+        });
+      }
+      continue;
     }
+    if (strategy === "None") {
+      if (supersededAt + timing.graceMs <= t) revoke(v.secretId, v.name, "superseded");
+      else wakeups.push(Math.min(supersededAt + timing.graceMs, expiresAt));
+      continue;
+    }
+    if (!view) {
+      wakeups.push(Math.min(t + ROLLOUT_RECHECK_MS, expiresAt));
+      continue;
+    }
+    if (view.oldPods.length === 0) {
+      // Rollover complete: no live pod created before the switch. Revoke after gracePeriod.
+      const rolledOutAt = v.rolledOutAt ? Date.parse(v.rolledOutAt) : t;
+      if (!v.rolledOutAt) actions.push({ type: "markRolledOut", versionName: v.name });
+      if (rolledOutAt + timing.graceMs <= t) revoke(v.secretId, v.name, "superseded");
+      else wakeups.push(Math.min(rolledOutAt + timing.graceMs, expiresAt));
+      continue;
+    }
+    if (strategy === "Restart" && current) {
+      for (const workload of view.pendingWorkloads) {
+        if (!RESTARTABLE.has(workload.ref.kind)) continue; // Jobs and bare pods are waited for.
+        if (workload.paused) {
+          notices.push({
+            type: "Warning",
+            reason: "RolloutPaused",
+            message: `${workloadKey(workload.ref)} is paused: Rotor does not force it; secret ${v.secretId} stays until it rolls over or expires`,
+          });
+          continue;
+        }
+        if (workload.restartedAt !== undefined && workload.restartedAt >= supersededAt) continue;
+        if (
+          !actions.some((a) => a.type === "restart" && workloadKey(a.workload) === workloadKey(workload.ref))
+        ) {
+          actions.push({ type: "restart", workload: workload.ref, secretId: current.secretId });
+        }
+      }
+    }
+    const timeoutMs = parseDuration(snapshot.cc.spec.rollout.timeout);
+    if (t >= supersededAt + timeoutMs) {
+      notices.push({
+        type: "Warning",
+        reason: "RolloutTimeout",
+        message: `${names(view.pendingWorkloads.map((w) => w.ref))} did not roll over within ${snapshot.cc.spec.rollout.timeout}; secret ${v.secretId} stays until it expires at ${v.notAfter}`,
+      });
+    }
+    wakeups.push(Math.min(t + ROLLOUT_RECHECK_MS, expiresAt));
   }
 
   if (pending?.hasValue) {
@@ -182,6 +255,7 @@ export function decide(snapshot: Snapshot, now: Date, options: DecideOptions): P
   }
 
   if (current) wakeups.push(renewalTimeOf(current, timing));
+  if (current && snapshot.cc.spec.rollout.strategy !== "None") wakeups.push(t + options.consumerResyncMs);
   return done(undefined, nextWakeup(wakeups, t));
 }
 
@@ -207,13 +281,19 @@ function nextWakeup(times: number[], t: number): number | undefined {
 }
 
 function decideDeletion(snapshot: Snapshot, now: Date, options: DecideOptions): Plan {
-  if (!snapshot.cc.hasFinalizer) return { actions: [], blocker: undefined, requeueAfterMs: undefined };
+  if (!snapshot.cc.hasFinalizer)
+    return { actions: [], blocker: undefined, requeueAfterMs: undefined, notices: [] };
   if (
     snapshot.cc.spec.deletionPolicy === "Retain" ||
     snapshot.clientId === undefined ||
     snapshot.clientHeldBy
   ) {
-    return { actions: [{ type: "removeFinalizer" }], blocker: undefined, requeueAfterMs: undefined };
+    return {
+      actions: [{ type: "removeFinalizer" }],
+      blocker: undefined,
+      requeueAfterMs: undefined,
+      notices: [],
+    };
   }
   const unreachable = !snapshot.issuer.ok ? snapshot.issuer.message : snapshot.issuerError;
   if (unreachable !== undefined) {
@@ -230,16 +310,23 @@ function decideDeletion(snapshot: Snapshot, now: Date, options: DecideOptions): 
         ],
         blocker: undefined,
         requeueAfterMs: undefined,
+        notices: [],
       };
     }
     return {
       actions: [],
       blocker: { reason: "IssuerError", message: `cannot revoke before deletion: ${unreachable}` },
       requeueAfterMs: giveUpAt - now.getTime(),
+      notices: [],
     };
   }
   if (snapshot.clientExists === false) {
-    return { actions: [{ type: "removeFinalizer" }], blocker: undefined, requeueAfterMs: undefined };
+    return {
+      actions: [{ type: "removeFinalizer" }],
+      blocker: undefined,
+      requeueAfterMs: undefined,
+      notices: [],
+    };
   }
   const actions: Action[] = [];
   const versionBySecret = new Map(snapshot.versions.map((v) => [v.secretId, v.name]));
@@ -256,5 +343,5 @@ function decideDeletion(snapshot: Snapshot, now: Date, options: DecideOptions): 
   }
   if (snapshot.clientOwnedByRotor) actions.push({ type: "deleteClient" });
   actions.push({ type: "removeFinalizer" });
-  return { actions, blocker: undefined, requeueAfterMs: undefined };
+  return { actions, blocker: undefined, requeueAfterMs: undefined, notices: [] };
 }

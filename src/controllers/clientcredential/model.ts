@@ -5,6 +5,7 @@
  */
 import type { ClientCredentialSpec, ClientCredentialStatus } from "../../api/clientcredential.ts";
 import type { IssuerSecret } from "../../issuers/issuer.ts";
+import type { Consumers, WorkloadRef } from "../rollout/consumers.ts";
 
 export const FINALIZER = "rotor.dev/finalizer";
 export const ROTATE_ANNOTATION = "rotor.dev/rotate";
@@ -28,6 +29,8 @@ export const ANN_VALUE_KEY = "rotor.dev/value-key";
 export const ANN_ACTIVATED_AT = "rotor.dev/activated-at";
 /** Set on a version Secret when a newer one replaced it in the target Secret. */
 export const ANN_SUPERSEDED_AT = "rotor.dev/superseded-at";
+/** Set on a superseded version Secret when no pod that may hold it is left. */
+export const ANN_ROLLED_OUT_AT = "rotor.dev/rolled-out-at";
 
 /** Label values are at most 63 characters; longer names are shortened (the uid label is exact). */
 export const labelValue = (text: string) =>
@@ -68,6 +71,7 @@ export interface Version {
   rotateRequest: string | undefined;
   activatedAt: string | undefined;
   supersededAt: string | undefined;
+  rolledOutAt: string | undefined;
   /** Has the client secret under the configured key. */
   hasValue: boolean;
 }
@@ -108,6 +112,8 @@ export interface Snapshot {
   target: TargetState;
   /** Oldest first. */
   versions: Version[];
+  /** The pods and workloads that reference the target Secret; observed for Restart and Observe. */
+  consumers: Consumers | undefined;
 }
 
 export type RevokeReason = "orphan" | "expired" | "superseded" | "abandoned" | "deleting";
@@ -121,6 +127,8 @@ export type Action =
   | { type: "revoke"; secretId: string; versionName: string | undefined; reason: RevokeReason }
   | { type: "deleteVersion"; versionName: string; why: string }
   | { type: "markSuperseded"; versionName: string }
+  | { type: "markRolledOut"; versionName: string }
+  | { type: "restart"; workload: WorkloadRef; secretId: string }
   | { type: "repairTarget"; versionName: string }
   | { type: "resume"; versionName: string }
   | {
@@ -142,4 +150,12 @@ export interface Plan {
   blocker: Blocker | undefined;
   /** When to look again, at the latest (renewal, end of a grace period, expiry). */
   requeueAfterMs: number | undefined;
+  /** Decisions worth an event that are not actions: timeouts, paused workloads. */
+  notices: Notice[];
+}
+
+export interface Notice {
+  type: "Normal" | "Warning";
+  reason: "RolloutTimeout" | "RolloutPaused" | "ConsumersOutlivedSecret";
+  message: string;
 }

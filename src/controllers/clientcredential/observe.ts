@@ -9,6 +9,7 @@ import { GROUP, VERSION } from "../../api/group.ts";
 import { type Issuer, IssuerError } from "../../issuers/issuer.ts";
 import { isNotFound, makeClient } from "../../runtime/kube.ts";
 import { describeError } from "../../runtime/log.ts";
+import { ConsumerObserver } from "../rollout/observe.ts";
 import type { IssuerResolver } from "./issuer-access.ts";
 import {
   ANN_NOT_AFTER,
@@ -55,8 +56,10 @@ export class Observer {
   private readonly custom: CustomObjectsApi;
   private readonly resolver: IssuerResolver;
   private readonly holderOf: ClientIdHolders;
+  private readonly consumers: ConsumerObserver;
 
   constructor(kc: KubeConfig, resolver: IssuerResolver, holderOf: ClientIdHolders) {
+    this.consumers = new ConsumerObserver(kc);
     this.core = makeClient(kc, CoreV1Api);
     this.custom = makeClient(kc, CustomObjectsApi);
     this.resolver = resolver;
@@ -121,6 +124,12 @@ export class Observer {
       }
     }
 
+    // Pods are looked at only when Rotor waits for them: strategies Restart and Observe, once a
+    // secret was switched to (so superseded secrets may be pending, and consumers are reported).
+    const watchConsumers =
+      spec.rollout.strategy !== "None" && versions.some((v) => v.activatedAt) && !metadata.deletionTimestamp;
+    const consumers = watchConsumers ? await this.consumers.observe(namespace, secretName) : undefined;
+
     const snapshot: Snapshot = {
       cc: {
         uid,
@@ -159,6 +168,7 @@ export class Observer {
         resolved.ok ? resolved.issuer.tokenUrl : undefined,
       ),
       versions,
+      consumers,
     };
     return { found: true, snapshot, issuer, versionSecrets, object };
   }

@@ -105,6 +105,8 @@ export class ClientCredentialReconciler implements Reconciler {
     if (plan.blocker) {
       this.applier.event(observed, "Warning", plan.blocker.reason, "Reconcile", plan.blocker.message);
     }
+    for (const notice of plan.notices)
+      this.applier.event(observed, notice.type, notice.reason, "Rollout", notice.message);
     if (JSON.stringify(stripTimes(status)) !== JSON.stringify(stripTimes(previous)) || failed) {
       await this.writeStatus(namespace, name, status);
     }
@@ -115,7 +117,8 @@ export class ClientCredentialReconciler implements Reconciler {
       return { requeueAfterMs: Math.min(maxMs, baseMs * 2 ** Math.min(failedAttempts - 1, 20)) };
     }
     // Something is still to do (the apply made progress, caches catch up): look again soon.
-    if (plan.actions.length > 0) return { requeueAfterMs: 500 };
+    // Restart requests are coalesced elsewhere and need no immediate second look.
+    if (plan.actions.some((a) => a.type !== "restart")) return { requeueAfterMs: 500 };
     return { requeueAfterMs: plan.requeueAfterMs };
   }
 

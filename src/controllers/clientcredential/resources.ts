@@ -9,6 +9,7 @@ import {
   ANN_CREATED_AT,
   ANN_MINT_ID,
   ANN_NOT_AFTER,
+  ANN_ROLLED_OUT_AT,
   ANN_ROTATE_REQUEST,
   ANN_SECRET_ID,
   ANN_SUPERSEDED_AT,
@@ -54,6 +55,7 @@ export function toVersion(secret: V1Secret, clientSecretKey: string): Version | 
     rotateRequest: annotations[ANN_ROTATE_REQUEST],
     activatedAt: annotations[ANN_ACTIVATED_AT],
     supersededAt: annotations[ANN_SUPERSEDED_AT],
+    rolledOutAt: annotations[ANN_ROLLED_OUT_AT],
     hasValue: Boolean(secret.data?.[annotations[ANN_VALUE_KEY] ?? clientSecretKey]),
   };
 }

@@ -2,6 +2,7 @@
 import type { ClientCredentialStatus } from "../../api/clientcredential.ts";
 import { isoSeconds } from "../../api/duration.ts";
 import { type Condition, type ConditionInput, setCondition } from "../../runtime/conditions.ts";
+import { rolloutSince, workloadKey } from "../rollout/consumers.ts";
 import { classify, lastRotateRequest, renewalTimeOf, timingOf } from "./decide.ts";
 import type { Plan, Snapshot } from "./model.ts";
 
@@ -68,6 +69,7 @@ export function computeStatus(
     };
   })();
 
+  const consumers = consumerStatus(snapshot, current?.activatedAt);
   const rolledOut = ((): ConditionInput => {
     if (cc.spec.rollout.strategy === "None") {
       return {
@@ -78,19 +80,31 @@ export function computeStatus(
           "rollout.strategy None: consumers are not waited for; superseded secrets are revoked after gracePeriod",
       };
     }
-    if (superseded.length === 0) {
+    const notice = (reason: string) => plan.notices.find((n) => n.reason === reason);
+    for (const reason of ["ConsumersOutlivedSecret", "RolloutTimeout"] as const) {
+      const found = notice(reason);
+      if (found) return { type: "RolledOut", status: "False", reason, message: found.message };
+    }
+    const waiting = superseded.filter((v) => !v.rolledOutAt);
+    if (waiting.length > 0) {
+      const paused = notice("RolloutPaused");
+      const pending = consumers?.pending?.join(", ");
       return {
         type: "RolledOut",
-        status: "True",
-        reason: "RolledOut",
-        message: "no superseded secret is waiting for consumers",
+        status: "False",
+        reason: "RolloutPending",
+        message: paused
+          ? paused.message
+          : `waiting for ${pending || "the consumers"} to roll over before secret(s) ${waiting.map((v) => v.secretId).join(", ")} can be revoked`,
       };
     }
     return {
       type: "RolledOut",
-      status: "Unknown",
-      reason: "RolloutPending",
-      message: `superseded secrets ${superseded.map((v) => v.secretId).join(", ")} are kept until they expire: consumer tracking for rollout.strategy ${cc.spec.rollout.strategy} is not available in this version of Rotor`,
+      status: "True",
+      reason: "RolledOut",
+      message: current
+        ? `every consumer was started after secret ${current.secretId} was switched to`
+        : "no secret yet",
     };
   })();
 
@@ -134,9 +148,36 @@ export function computeStatus(
     ...(snapshot.issuerSecrets
       ? { slots: { used: snapshot.issuerSecrets.length, max: cc.spec.maxSecrets } }
       : {}),
+    ...(consumers ? { consumers } : {}),
     ...(rotateRequest !== undefined ? { lastRotateRequest: rotateRequest } : {}),
     failedAttempts: failures.failedAttempts,
     ...(failures.lastFailureTime ? { lastFailureTime: failures.lastFailureTime } : {}),
     conditions,
+  };
+}
+
+/** Workloads consuming the target Secret, and those with pods older than the last switch. */
+function consumerStatus(
+  snapshot: Snapshot,
+  switchedAt: string | undefined,
+): ClientCredentialStatus["consumers"] {
+  if (snapshot.cc.spec.rollout.strategy === "None") return undefined;
+  if (!snapshot.consumers) return snapshot.cc.status.consumers;
+  const all = new Set(snapshot.consumers.pods.map((p) => workloadKey(p.workload)));
+  const pending = switchedAt
+    ? [
+        ...new Set(
+          rolloutSince(snapshot.consumers, Date.parse(switchedAt)).oldPods.map((p) =>
+            workloadKey(p.workload),
+          ),
+        ),
+      ].sort()
+    : [];
+  const updated = all.size - pending.length;
+  return {
+    total: all.size,
+    updated,
+    summary: `${updated}/${all.size}`,
+    ...(pending.length ? { pending: pending.slice(0, 20) } : {}),
   };
 }

@@ -15,7 +15,7 @@ const OTHER = "22222222-2222-4222-8222-222222222222";
 const T0 = Date.parse("2026-11-27T10:00:00Z");
 const at = (minutes: number) => new Date(T0 + minutes * 60_000);
 const iso = (minutes: number) => at(minutes).toISOString();
-const options = { finalizerTimeoutMs: 10 * 60_000 };
+const options = { finalizerTimeoutMs: 10 * 60_000, consumerResyncMs: 60 * 60_000 };
 
 function version(id: string, overrides: Partial<Version> = {}): Version {
   return {
@@ -28,6 +28,7 @@ function version(id: string, overrides: Partial<Version> = {}): Version {
     rotateRequest: undefined,
     activatedAt: iso(Number(id)),
     supersededAt: undefined,
+    rolledOutAt: undefined,
     hasValue: true,
     ...overrides,
   };
@@ -69,6 +70,7 @@ function snapshot(overrides: Partial<Snapshot> = {}, spec: Record<string, unknow
     issuerError: undefined,
     target: { state: "missing" },
     versions: [],
+    consumers: undefined,
     ...overrides,
   };
 }
@@ -428,5 +430,129 @@ describe("decide on deletion", () => {
       type: "removeFinalizer",
       warning: expect.stringContaining("secrets 1 of client client"),
     });
+  });
+});
+
+describe("decide: the rollover gate (Restart and Observe)", () => {
+  const deployment = { kind: "Deployment", name: "api", apiVersion: "apps/v1" };
+  const job = { kind: "Job", name: "batch", apiVersion: "batch/v1" };
+  const pod = (name: string, createdAtMinutes: number, workload = deployment) => ({
+    name,
+    createdAt: at(createdAtMinutes).getTime(),
+    terminating: false,
+    workload,
+  });
+  // Secret 1 superseded by secret 10 at minute 10.
+  const rotated = (
+    consumers: Snapshot["consumers"],
+    spec: Record<string, unknown> = {},
+    v1: Partial<Version> = {},
+  ) =>
+    snapshot(
+      {
+        versions: [version("1", { supersededAt: iso(10), ...v1 }), version("10")],
+        issuerSecrets: [mine("1"), mine("10")],
+        target: inSyncTarget("10"),
+        consumers,
+      },
+      spec,
+    );
+  const state = (ref = deployment, over: Partial<{ paused: boolean; restartedAt: number }> = {}) => ({
+    ref,
+    paused: false,
+    restartedAt: undefined,
+    ...over,
+  });
+
+  it.each<[string, Snapshot, number, string[], string[]]>([
+    [
+      "restarts the workload of a pod created before the switch",
+      rotated({ pods: [pod("a", 5)], workloads: [state()] }),
+      11,
+      ["restart"],
+      [],
+    ],
+    [
+      "does not restart twice for one switch",
+      rotated({ pods: [pod("a", 5)], workloads: [state(deployment, { restartedAt: at(10.5).getTime() })] }),
+      11,
+      [],
+      [],
+    ],
+    [
+      "counts a pod created in the second of the switch as old",
+      rotated({ pods: [pod("a", 10)], workloads: [state()] }),
+      11,
+      ["restart"],
+      [],
+    ],
+    [
+      "waits for Jobs and bare pods without restarting them",
+      rotated({ pods: [pod("a", 5, job)], workloads: [state(job)] }),
+      11,
+      [],
+      [],
+    ],
+    [
+      "reports a paused Deployment instead of forcing it",
+      rotated({ pods: [pod("a", 5)], workloads: [state(deployment, { paused: true })] }),
+      11,
+      [],
+      ["RolloutPaused"],
+    ],
+    [
+      "Observe restarts nothing",
+      rotated({ pods: [pod("a", 5)], workloads: [state()] }, { rollout: { strategy: "Observe" } }),
+      11,
+      [],
+      [],
+    ],
+    [
+      "marks the rollover once no old pod is left",
+      rotated({ pods: [pod("b", 11)], workloads: [state()] }),
+      12,
+      ["markRolledOut"],
+      [],
+    ],
+    [
+      "waits gracePeriod after the rollover",
+      rotated({ pods: [pod("b", 11)], workloads: [state()] }, {}, { rolledOutAt: iso(12) }),
+      16,
+      [],
+      [],
+    ],
+    [
+      "revokes gracePeriod after the rollover",
+      rotated({ pods: [pod("b", 11)], workloads: [state()] }, {}, { rolledOutAt: iso(12) }),
+      17,
+      ["revoke:1:superseded"],
+      [],
+    ],
+    [
+      "reports RolloutTimeout and keeps the secret",
+      rotated(
+        { pods: [pod("a", 5)], workloads: [state(deployment, { restartedAt: at(10.5).getTime() })] },
+        { rollout: { timeout: "30m" } },
+      ),
+      41,
+      [],
+      ["RolloutTimeout"],
+    ],
+    [
+      "revokes at expiry with ConsumersOutlivedSecret (and renews the current one, due too)",
+      rotated({ pods: [pod("a", 5)], workloads: [state(deployment, { restartedAt: at(10.5).getTime() })] }),
+      121,
+      ["revoke:1:expired", "mint:renewal"],
+      ["ConsumersOutlivedSecret"],
+    ],
+  ])("%s", (_what, input, minutes, expected, notices) => {
+    const plan = decide(input, at(minutes), options);
+    expect(types(plan.actions)).toEqual(expected);
+    expect(plan.notices.map((n) => n.reason)).toEqual(notices);
+  });
+
+  it("looks again within the re-check interval while a rollover is pending", () => {
+    const plan = decide(rotated({ pods: [pod("a", 5)], workloads: [state()] }), at(11), options);
+    expect(plan.requeueAfterMs).toBe(5000);
   });
 });
