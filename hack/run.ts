@@ -31,6 +31,9 @@ async function stop(code: number) {
   process.exit(code);
 }
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void stop(0));
+// Ctrl-C also ends a pipe reader (`npm start | tee log`): cleanup must not die writing to it.
+process.stdout.on("error", () => undefined);
+process.stderr.on("error", () => undefined);
 
 async function main() {
   let cluster: Cluster;
@@ -67,15 +70,13 @@ async function main() {
     try {
       cluster.kubectl(["create", "namespace", DEMO_NAMESPACE]);
     } catch {}
-    cluster.kubectl([
-      "apply",
-      "-n",
-      DEMO_NAMESPACE,
-      "-f",
-      join(root, "deploy", "samples", "clientcredential-short-lived.yaml"),
-    ]);
+    for (const file of ["samples/clientcredential-short-lived.yaml", "demo/consumer.yaml"]) {
+      cluster.kubectl(["apply", "-n", DEMO_NAMESPACE, "-f", join(root, "deploy", file)]);
+    }
     console.log(`
-Applied ClientCredential demo-short-lived in namespace ${DEMO_NAMESPACE}: a new secret every minute.
+Applied ClientCredential demo-short-lived in namespace ${DEMO_NAMESPACE} (a new secret every minute)
+and Deployment demo-consumer, which uses it: watch Rotor restart it at each rotation and revoke
+the old secret only after its old pods are gone.
 From another terminal:
 
   export KUBECONFIG=${cluster.kubeconfig}
@@ -87,7 +88,7 @@ Press Ctrl-C to stop everything.
     const show = () => {
       if (stopping) return;
       console.log(
-        `\n$ kubectl get cc,secrets -n ${DEMO_NAMESPACE}  (${new Date().toISOString()})\n${cluster.kubectl(["get", "cc,secrets", "-n", DEMO_NAMESPACE])}`,
+        `\n$ kubectl get cc,secrets,pods -n ${DEMO_NAMESPACE}  (${new Date().toISOString()})\n${cluster.kubectl(["get", "cc,secrets,pods", "-n", DEMO_NAMESPACE])}`,
       );
     };
     setTimeout(show, 3000);

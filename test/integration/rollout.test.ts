@@ -12,6 +12,7 @@ import {
   createClientCredential,
   getClientCredential,
   issuerRecord,
+  requestToken,
 } from "../support/credentials.ts";
 import { type RotorProcess, startRotor } from "../support/rotor.ts";
 import {
@@ -182,5 +183,131 @@ describe("rollout.strategy Observe", () => {
     for (const pod of old)
       await core.deleteNamespacedPod({ namespace: ns.name, name: pod.metadata?.name as string });
     await revokedAt(cc.status?.clientId as string, cc.status?.currentSecretId as string, 60_000);
+  });
+});
+
+describe("no downtime", () => {
+  it("during 5 rotations, every pod's secret is accepted until the pod is gone", {
+    timeout: 300_000,
+  }, async () => {
+    await createClientCredential(ns.name, "steady", { gracePeriod: "2s" });
+    const cc = await readyCredential("steady");
+    const clientId = cc.status?.clientId as string;
+    // The target Secret's values over time, from a watch.
+    const history: Array<{ value: string; since: number }> = [];
+    const { Watch } = await import("@kubernetes/client-node");
+    const watch = await new Watch(kubeConfig()).watch(
+      `/api/v1/namespaces/${ns.name}/secrets`,
+      { fieldSelector: "metadata.name=steady" },
+      (_type: string, secret: { data?: Record<string, string> }) => {
+        const value = Buffer.from(secret.data?.client_secret ?? "", "base64").toString("utf8");
+        if (value && history.at(-1)?.value !== value) history.push({ value, since: Date.now() });
+      },
+      () => undefined,
+    );
+    await eventually("history", () => (history.length > 0 ? true : undefined));
+    await createDeployment(ns.name, "steady-app", podSpec(["steady"], "env"), 3);
+    await readyPods(ns.name, "steady-app", 3);
+    const timeline = await podTimeline(ns.name);
+    const core = kubeConfig().makeApiClient(CoreV1Api);
+
+    // A simulated pod holds the value the Secret had when it was created (whole seconds, so the
+    // older value when in doubt: the harder case for Rotor).
+    const held = new Map<string, string>();
+    const valueAt = (created: number) =>
+      [...history].reverse().find((h) => h.since <= created)?.value ?? history[0]?.value;
+    let requests = 0;
+    const failures: string[] = [];
+    let running = true;
+    const prober = (async () => {
+      while (running) {
+        const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: "app=steady-app" }))
+          .items;
+        for (const p of pods) {
+          const name = p.metadata?.name as string;
+          if (!held.has(name)) {
+            const created = new Date(p.metadata?.creationTimestamp ?? 0).getTime() + 999;
+            held.set(name, valueAt(Math.min(created, timeline.added.get(name)?.at ?? created)) as string);
+          }
+          const result = await requestToken(`${rotor.url}/oauth2/token`, clientId, held.get(name) as string);
+          requests++;
+          if (result.status !== 200) failures.push(`${name}: ${result.status} ${result.body.error}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
+
+    let current = cc;
+    for (let round = 1; round <= 5; round++) {
+      const old = current.status?.currentSecretId as string;
+      await annotate(ns.name, "steady", { "rotor.dev/rotate": `round-${round}` });
+      await revokedAt(clientId, old, 120_000);
+      current = (await getClientCredential(ns.name, "steady")) as typeof cc;
+    }
+    running = false;
+    await prober;
+    watch.abort();
+    timeline.stop();
+    console.log(
+      `no downtime: ${requests} token requests by ${held.size} pods over 5 rotations, ${failures.length} refused`,
+    );
+    expect(history.length).toBeGreaterThanOrEqual(6);
+    expect(requests).toBeGreaterThan(50);
+    expect(failures).toEqual([]);
+  });
+});
+
+describe("a rollout that does not finish", () => {
+  it("keeps the secret of a paused Deployment, reports RolloutTimeout, and revokes at expiry with ConsumersOutlivedSecret", {
+    timeout: 240_000,
+  }, async () => {
+    await createClientCredential(ns.name, "stuck", {
+      validity: "2m",
+      renewBefore: "30s",
+      gracePeriod: "0s",
+      rollout: { timeout: "1m" },
+    });
+    const cc = await readyCredential("stuck");
+    const clientId = cc.status?.clientId as string;
+    const oldSecret = cc.status?.currentSecretId as string;
+    const notAfter = Date.parse(cc.status?.notAfter as string);
+    await createDeployment(ns.name, "frozen", podSpec(["stuck"], "env"), 2);
+    await readyPods(ns.name, "frozen", 2);
+    await apps().patchNamespacedDeployment(
+      { namespace: ns.name, name: "frozen", body: { spec: { paused: true } } },
+      (await import("../../src/runtime/kube.ts")).mergePatch,
+    );
+    await annotate(ns.name, "stuck", { "rotor.dev/rotate": "1" });
+
+    const timedOut = await eventually(
+      "RolloutTimeout",
+      async () => {
+        const c = await getClientCredential(ns.name, "stuck");
+        return condition(c, "RolledOut")?.reason === "RolloutTimeout" ? c : undefined;
+      },
+      100_000,
+      1000,
+    );
+    expect(condition(timedOut, "RolledOut")?.message).toContain("Deployment/frozen");
+    expect((await issuerRecord(clientId))?.secrets.map((s) => s.id)).toContain(oldSecret);
+    const deployment = await apps().readNamespacedDeployment({ namespace: ns.name, name: "frozen" });
+    expect(deployment.spec?.template?.metadata?.annotations?.["rotor.dev/secret-id"]).toBeUndefined();
+
+    const revoked = await revokedAt(clientId, oldSecret, 120_000);
+    expect(revoked).toBeGreaterThanOrEqual(notAfter);
+    const reasons = await eventually(
+      "the ConsumersOutlivedSecret event",
+      async () => {
+        const events = await kubeConfig()
+          .makeApiClient(CoreV1Api)
+          .listNamespacedEvent({ namespace: ns.name });
+        const found = events.items.filter((e) => e.involvedObject?.name === "stuck").map((e) => e.reason);
+        return found.includes("ConsumersOutlivedSecret") ? found : undefined;
+      },
+      30_000,
+    );
+    expect(reasons).toContain("RolloutPaused");
+    expect(reasons).toContain("RolloutTimeout");
+    expect(reasons).toContain("ConsumersOutlivedSecret");
   });
 });

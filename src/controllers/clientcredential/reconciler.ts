@@ -84,7 +84,11 @@ export class ClientCredentialReconciler implements Reconciler {
       if (plan.actions.some((a) => a.type === "removeFinalizer") && !applyError) return {};
       observed = await this.observer.observe(namespace, name);
       if (!observed.found || observed.invalidSpec !== undefined) return {};
+      // Notices of what was just done (an expiry revoked under live pods) stay reported.
+      const appliedNotices = plan.notices;
       plan = decide(observed.snapshot, this.options.now(), this.options);
+      const fresh = plan.notices.filter((n) => !appliedNotices.some((m) => m.reason === n.reason));
+      plan = { ...plan, notices: [...appliedNotices, ...fresh] };
     }
 
     const { snapshot } = observed;
