@@ -92,6 +92,10 @@ export class Applier {
     );
   }
 
+  /**
+   * Records a chosen client id before the client is created. A merge patch, not an apply: it
+   * must set this one field and leave the rest of the status as the last full write left it.
+   */
   async writeStatusClientId(observation: Observation, clientId: string): Promise<void> {
     const { namespace, name } = observation.snapshot.cc;
     await this.custom.patchNamespacedCustomObjectStatus(
@@ -101,16 +105,9 @@ export class Applier {
         namespace,
         plural: "clientcredentials",
         name,
-        body: {
-          apiVersion: API_VERSION,
-          kind: CLIENT_CREDENTIAL.kind,
-          metadata: { name, namespace },
-          status: { clientId },
-        },
-        fieldManager: FIELD_MANAGER,
-        force: true,
+        body: { status: { clientId } },
       },
-      serverSideApply,
+      mergePatch,
     );
   }
 
