@@ -30,26 +30,46 @@ import { LeaderElector } from "./runtime/leader.ts";
 import { createLogger, describeError } from "./runtime/log.ts";
 import { WorkQueue } from "./runtime/queue.ts";
 
-const { values: flags } = parseArgs({
-  options: {
-    kubeconfig: { type: "string" },
-    namespace: { type: "string", default: process.env.POD_NAMESPACE ?? "rotor-system" },
-    port: { type: "string", default: "8080" },
-    "issuer-url": { type: "string" },
-    "log-level": { type: "string", default: process.env.ROTOR_LOG_LEVEL ?? "info" },
-    workers: { type: "string", default: "4" },
-    identity: { type: "string", default: process.env.POD_NAME ?? hostname() },
-    "leader-elect": { type: "boolean", default: true },
-    "finalizer-timeout": { type: "string", default: "10m" },
-    "verify-timeout": { type: "string", default: "30s" },
-    "shutdown-timeout": { type: "string", default: "20s" },
-    "token-lifetime": { type: "string", default: "1h" },
-    "restart-window": { type: "string", default: "10s" },
-    "consumer-resync": { type: "string", default: "10m" },
-    "max-restarts-per-namespace": { type: "string", default: "10" },
-    audience: { type: "string", default: "rotor" },
-  },
-});
+const FLAGS = {
+  kubeconfig: { type: "string" },
+  namespace: { type: "string", default: process.env.POD_NAMESPACE ?? "rotor-system" },
+  port: { type: "string", default: "8080" },
+  "issuer-url": { type: "string" },
+  "log-level": { type: "string", default: process.env.ROTOR_LOG_LEVEL ?? "info" },
+  workers: { type: "string", default: "4" },
+  identity: { type: "string", default: process.env.POD_NAME ?? hostname() },
+  "leader-elect": { type: "boolean", default: true },
+  "finalizer-timeout": { type: "string", default: "10m" },
+  "verify-timeout": { type: "string", default: "30s" },
+  "shutdown-timeout": { type: "string", default: "20s" },
+  "token-lifetime": { type: "string", default: "1h" },
+  "restart-window": { type: "string", default: "10s" },
+  "consumer-resync": { type: "string", default: "10m" },
+  "max-restarts-per-namespace": { type: "string", default: "10" },
+  audience: { type: "string", default: "rotor" },
+  help: { type: "boolean", default: false },
+} as const;
+
+const { values: flags } = (() => {
+  try {
+    return parseArgs({ options: FLAGS });
+  } catch (error) {
+    console.error(
+      `${(error as Error).message}\n\nflags: ${Object.keys(FLAGS)
+        .map((f) => `--${f}`)
+        .join(" ")}`,
+    );
+    process.exit(2);
+  }
+})();
+if (flags.help) {
+  console.log(
+    `rotor: keeps OAuth2 client-credential secrets fresh (see README.md)\n\n${Object.entries(FLAGS)
+      .map(([name, o]) => `  --${name}${"default" in o ? ` (default ${o.default})` : ""}`)
+      .join("\n")}`,
+  );
+  process.exit(0);
+}
 
 const log = createLogger(flags["log-level"]);
 

@@ -105,10 +105,11 @@ export class Observer {
     // and in status from before the client was created).
     const clientId =
       spec.clientId ?? versions.find((v) => v.clientId)?.clientId ?? status.clientId ?? undefined;
-    const created = (metadata.creationTimestamp as unknown as Date | string | undefined) ?? "";
-    const clientHeldBy = clientId
-      ? this.holderOf(clientId, { uid, creationTimestamp: new Date(created).toISOString() })
-      : undefined;
+    const created = new Date((metadata.creationTimestamp as unknown as Date | string | undefined) ?? 0);
+    const creationTimestamp = Number.isNaN(created.getTime())
+      ? new Date(0).toISOString()
+      : created.toISOString();
+    const clientHeldBy = clientId ? this.holderOf(clientId, { uid, creationTimestamp }) : undefined;
 
     let clientExists: boolean | undefined;
     let issuerSecrets: Snapshot["issuerSecrets"];
