@@ -25,7 +25,7 @@ import { Controller } from "./runtime/controller.ts";
 import { EventRecorder } from "./runtime/events.ts";
 import { HttpServer } from "./runtime/http.ts";
 import { SupervisedInformer } from "./runtime/informer.ts";
-import { loadKubeConfig, makeClient } from "./runtime/kube.ts";
+import { loadKubeConfig, makeClient, onApiRequest } from "./runtime/kube.ts";
 import { LeaderElector } from "./runtime/leader.ts";
 import { createLogger, describeError } from "./runtime/log.ts";
 import { WorkQueue } from "./runtime/queue.ts";
@@ -86,6 +86,13 @@ async function main() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = new CredentialMetrics(registry);
+  const apiRequests = new Counter({
+    name: "rotor_kube_api_requests_total",
+    help: "Requests Rotor made to the Kubernetes API (watches excluded), by method.",
+    labelNames: ["method"],
+    registers: [registry],
+  });
+  onApiRequest((method) => apiRequests.inc({ method }));
   const tokenRequests = new Counter({
     name: "rotor_issuer_token_requests_total",
     help: "Requests to the embedded token endpoint, by outcome.",

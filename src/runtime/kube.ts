@@ -24,9 +24,16 @@ export function loadKubeConfig(path?: string): KubeConfig {
   return kc;
 }
 
+/** Counts every API request by HTTP method (wired to a metric in main). */
+let observeRequest: (method: string) => void = () => undefined;
+export function onApiRequest(observer: (method: string) => void): void {
+  observeRequest = observer;
+}
+
 function timeoutMiddleware(ms: number): ObservableMiddleware {
   return {
     pre: (context: RequestContext) => {
+      observeRequest(context.getHttpMethod());
       context.setSignal(AbortSignal.timeout(ms));
       return new Observable(Promise.resolve(context));
     },

@@ -39,6 +39,15 @@ afterAll(async () => {
   await elsewhere?.remove();
 });
 
+/** Rotor's own count of its Kubernetes API requests, from /metrics. */
+async function apiRequests(): Promise<number> {
+  const text = await (await fetch(`${rotor.url}/metrics`)).text();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith("rotor_kube_api_requests_total{"))
+    .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+}
+
 async function readyCredential(name: string) {
   const cc = await eventually(`${name} Ready`, async () => {
     const c = await getClientCredential(ns.name, name);
@@ -86,8 +95,11 @@ describe("rollout.strategy Restart", () => {
     });
 
     const oldSecret = cc.status?.currentSecretId as string;
+    const requestsBefore = await apiRequests();
     await annotate(ns.name, "shared", { "rotor.dev/rotate": "1" });
     const revoked = await revokedAt(clientId, oldSecret);
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // the reconcile that revoked ends
+    const requests = (await apiRequests()) - requestsBefore;
     timeline.stop();
 
     const lastGone = Math.max(...oldPods.map((name) => timeline.gone.get(name) ?? Number.POSITIVE_INFINITY));
@@ -95,8 +107,11 @@ describe("rollout.strategy Restart", () => {
     expect(revoked).toBeGreaterThan(lastGone); // …before the revocation,
     expect(revoked - lastGone).toBeGreaterThanOrEqual(5000 - 1000); // gracePeriod after it (second precision)
     console.log(
-      `rollout: last old pod gone → revocation ${((revoked - lastGone) / 1000).toFixed(1)}s (gracePeriod 5s)`,
+      `rollout: last old pod gone → revocation ${((revoked - lastGone) / 1000).toFixed(1)}s (gracePeriod 5s); ` +
+        `${requests} Kubernetes API requests for the rotation and the rollover of 2 workloads (5 pods)`,
     );
+    // Cheap by design: no polling beyond the 5 s re-check while the rollover is pending.
+    expect(requests).toBeLessThan(250);
 
     const after = await getClientCredential(ns.name, "shared");
     const newSecret = after?.status?.currentSecretId as string;
