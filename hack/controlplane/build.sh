@@ -46,8 +46,11 @@ command -v go >/dev/null || { log "Go is required to build the control plane (Go
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 mkdir -p "$bin"
 work=$(mktemp -d "$cache_root/controlplane/build.XXXXXX")
-trap 'rm -rf "$work"' EXIT
 started=$SECONDS
+# Compiling Kubernetes is quiet for many minutes: say that it is still going.
+( while sleep 60; do log "… still building ($((SECONDS - started))s)"; done ) &
+heartbeat=$!
+trap 'kill $heartbeat 2>/dev/null; rm -rf "$work"' EXIT
 
 step() { log "[$1/4] $2 (elapsed $((SECONDS - started))s)"; }
 
