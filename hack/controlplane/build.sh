@@ -48,7 +48,7 @@ mkdir -p "$bin"
 work=$(mktemp -d "$cache_root/controlplane/build.XXXXXX")
 started=$SECONDS
 # Compiling Kubernetes is quiet for many minutes: say that it is still going.
-( while sleep 60; do log "… still building ($((SECONDS - started))s)"; done ) &
+( while sleep 60 && kill -0 $$ 2>/dev/null; do log "… still building ($((SECONDS - started))s)"; done ) &
 heartbeat=$!
 trap 'kill $heartbeat 2>/dev/null; rm -rf "$work"' EXIT
 
