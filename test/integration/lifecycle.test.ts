@@ -180,6 +180,24 @@ describe("a ClientCredential on the embedded issuer", () => {
     expect((await getClientCredential(ns.name, "drift"))?.status?.currentSecretId).toBe(
       cc.status?.currentSecretId,
     );
+
+    // A new spec.secretName: written from the version Secret, the old target removed, no mint.
+    kubectlOk([
+      "patch",
+      "cc",
+      "drift",
+      "-n",
+      ns.name,
+      "--type=merge",
+      "-p",
+      '{"spec":{"secretName":"drift-moved"}}',
+    ]);
+    const moved = await eventually("moved", () => readSecret(ns.name, "drift-moved"));
+    expect(moved.data?.client_secret).toBe(original?.data?.client_secret);
+    await eventually("old target removed", async () =>
+      (await readSecret(ns.name, "drift-creds")) ? undefined : true,
+    );
+    expect((await issuerRecord(clientId))?.nextSecretId).toBe(mintedBefore);
   });
 
   it("reports SecretConflict and overwrites nothing when the target Secret is not its own", async () => {

@@ -304,6 +304,16 @@ class Step {
         });
         return;
       }
+      case "deleteStaleTarget":
+        await a.deleteSecret(cc.namespace, action.secretName);
+        a.event(
+          this.observation,
+          "Normal",
+          "TargetMoved",
+          "Delete",
+          `Deleted Secret ${action.secretName}: spec.secretName is now ${this.snapshot.secretName}`,
+        );
+        return;
       case "markSuperseded":
         await a.annotate(cc.namespace, action.versionName, { [ANN_SUPERSEDED_AT]: isoSeconds(a.now) });
         return;

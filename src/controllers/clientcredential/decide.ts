@@ -226,6 +226,11 @@ export function decide(snapshot: Snapshot, now: Date, options: DecideOptions): P
   }
   if (pending) revoke(pending.secretId, pending.name, "abandoned");
 
+  // spec.secretName changed: once the new target holds the current secret, the old one goes.
+  if (snapshot.target.state === "owned" && snapshot.target.inSync) {
+    for (const name of snapshot.staleTargets) actions.push({ type: "deleteStaleTarget", secretName: name });
+  }
+
   if (current && !currentLost) {
     const target = snapshot.target;
     if (target.state === "missing" || !target.inSync || target.secretId !== current.secretId) {

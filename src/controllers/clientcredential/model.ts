@@ -114,6 +114,8 @@ export interface Snapshot {
   versions: Version[];
   /** The pods and workloads that reference the target Secret; observed for Restart and Observe. */
   consumers: Consumers | undefined;
+  /** Target Secrets Rotor wrote under an earlier spec.secretName. */
+  staleTargets: string[];
 }
 
 export type RevokeReason = "orphan" | "expired" | "superseded" | "abandoned" | "deleting";
@@ -126,6 +128,7 @@ export type Action =
   | { type: "deleteClient" }
   | { type: "revoke"; secretId: string; versionName: string | undefined; reason: RevokeReason }
   | { type: "deleteVersion"; versionName: string; why: string }
+  | { type: "deleteStaleTarget"; secretName: string }
   | { type: "markSuperseded"; versionName: string }
   | { type: "markRolledOut"; versionName: string }
   | { type: "restart"; workload: WorkloadRef; secretId: string }

@@ -23,12 +23,14 @@ import {
   type ClientCredentialObject,
   desiredTarget,
   isControlledBy,
+  isTargetSecret,
+  isVersionSecret,
   type Owner,
+  ownedSelector,
   parseClientCredential,
   sortVersions,
   targetInSync,
   toVersion,
-  versionSelector,
   versionValue,
 } from "./resources.ts";
 
@@ -87,13 +89,13 @@ export class Observer {
     const secretName = spec.secretName ?? name;
 
     const [versionList, targetSecret, resolved] = await Promise.all([
-      this.core.listNamespacedSecret({ namespace, labelSelector: versionSelector(uid) }),
+      this.core.listNamespacedSecret({ namespace, labelSelector: ownedSelector(uid) }),
       this.readSecret(namespace, secretName),
       this.resolver.resolve(namespace, spec),
     ]);
     const versionSecrets = new Map<string, V1Secret>();
     const versions = sortVersions(
-      versionList.items.flatMap((secret) => {
+      versionList.items.filter(isVersionSecret).flatMap((secret) => {
         const version = toVersion(secret, spec.keys.clientSecret);
         if (!version) return [];
         versionSecrets.set(version.name, secret);
@@ -170,6 +172,10 @@ export class Observer {
       ),
       versions,
       consumers,
+      // A target Secret left behind under an earlier spec.secretName.
+      staleTargets: versionList.items
+        .filter((s) => isTargetSecret(s) && s.metadata?.name !== secretName && isControlledBy(s, uid))
+        .map((s) => s.metadata?.name as string),
     };
     return { found: true, snapshot, issuer, versionSecrets, object };
   }

@@ -29,7 +29,10 @@ export interface ClientCredentialObject extends KubernetesObject {
   status?: unknown;
 }
 
-export const versionSelector = (uid: string) => `${LABEL_OWNER_UID}=${uid},${LABEL_ROLE}=version`;
+/** Every Secret Rotor wrote for one ClientCredential: its versions and its target(s). */
+export const ownedSelector = (uid: string) => `${LABEL_OWNER_UID}=${uid}`;
+export const isVersionSecret = (secret: V1Secret) => secret.metadata?.labels?.[LABEL_ROLE] === "version";
+export const isTargetSecret = (secret: V1Secret) => secret.metadata?.labels?.[LABEL_ROLE] === "target";
 
 const decode = (value: string | undefined) =>
   value === undefined ? undefined : Buffer.from(value, "base64").toString("utf8");

@@ -71,6 +71,7 @@ function snapshot(overrides: Partial<Snapshot> = {}, spec: Record<string, unknow
     target: { state: "missing" },
     versions: [],
     consumers: undefined,
+    staleTargets: [],
     ...overrides,
   };
 }
@@ -201,6 +202,25 @@ describe("decide", () => {
     [
       "restores a missing target from the current version",
       snapshot({ versions: [version("1")], issuerSecrets: [mine("1")] }),
+      10,
+      ["repairTarget"],
+      undefined,
+    ],
+    [
+      "deletes the target left under an earlier secretName once the new one is written",
+      snapshot({
+        versions: [version("1")],
+        issuerSecrets: [mine("1")],
+        target: inSyncTarget("1"),
+        staleTargets: ["old"],
+      }),
+      10,
+      ["deleteStaleTarget"],
+      undefined,
+    ],
+    [
+      "keeps the old target until the new one holds the secret",
+      snapshot({ versions: [version("1")], issuerSecrets: [mine("1")], staleTargets: ["old"] }),
       10,
       ["repairTarget"],
       undefined,
