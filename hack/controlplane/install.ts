@@ -23,19 +23,3 @@ export async function installCrds(plane: Pick<ControlPlane, "kubeconfig" | "binD
   kubectl(plane, ["apply", "--server-side", "--field-manager=rotor-install", "-f", crds]);
   kubectl(plane, ["wait", "--for=condition=Established", "--timeout=60s", "-f", crds]);
 }
-
-export function installSamples(
-  plane: Pick<ControlPlane, "kubeconfig" | "binDir">,
-  namespace: string,
-): string {
-  const samples = join(root, "deploy", "samples");
-  return kubectl(plane, [
-    "apply",
-    "-n",
-    namespace,
-    "--server-side",
-    "--field-manager=rotor-install",
-    "-f",
-    samples,
-  ]);
-}

@@ -32,7 +32,3 @@ export function setCondition(
   else list.push(condition);
   return list;
 }
-
-export function findCondition(list: readonly Condition[] | undefined, type: string): Condition | undefined {
-  return list?.find((c) => c.type === type);
-}

@@ -69,13 +69,8 @@ export const mergePatch: ConfigurationOptions<ObservableMiddleware> = setHeaderO
   "Content-Type",
   PatchStrategy.MergePatch,
 );
-export const jsonPatch: ConfigurationOptions<ObservableMiddleware> = setHeaderOptions(
-  "Content-Type",
-  PatchStrategy.JsonPatch,
-);
 
 export const isStatus = (error: unknown, code: number) =>
   error instanceof ApiException && error.code === code;
 export const isNotFound = (error: unknown) => isStatus(error, 404);
 export const isConflict = (error: unknown) => isStatus(error, 409);
-export const isGone = (error: unknown) => isStatus(error, 410);

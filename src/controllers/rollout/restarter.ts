@@ -64,10 +64,6 @@ export class Restarter {
     return true;
   }
 
-  isPending(namespace: string, workload: WorkloadRef): boolean {
-    return this.pending.has(`${namespace}/${workloadKey(workload)}`);
-  }
-
   private async flush(): Promise<void> {
     this.timer = undefined;
     const perNamespace = new Map<string, number>();
