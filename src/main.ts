@@ -44,7 +44,7 @@ const FLAGS = {
   "shutdown-timeout": { type: "string", default: "20s" },
   "token-lifetime": { type: "string", default: "1h" },
   "restart-window": { type: "string", default: "10s" },
-  "consumer-resync": { type: "string", default: "10m" },
+  "consumer-resync": { type: "string", default: "1h" },
   "max-restarts-per-namespace": { type: "string", default: "10" },
   audience: { type: "string", default: "rotor" },
   help: { type: "boolean", default: false },
