@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import { isoSeconds } from "../../api/duration.ts";
-import { API_VERSION, CLIENT_CREDENTIAL, GROUP, VERSION } from "../../api/group.ts";
+import { API_VERSION, CLIENT_CREDENTIAL, } from "../../api/group.ts";
 import type { Issuer, MintedSecret } from "../../issuers/issuer.ts";
 import type { EventRecorder, ObjectReference } from "../../runtime/events.ts";
 import {
@@ -32,7 +32,14 @@ import {
   type Plan,
 } from "./model.ts";
 import type { Observation } from "./observe.ts";
-import { desiredTarget, desiredVersion, type Owner, type SecretContent, versionValue } from "./resources.ts";
+import {
+  clientCredentialPath,
+  desiredTarget,
+  desiredVersion,
+  type Owner,
+  type SecretContent,
+  versionValue,
+} from "./resources.ts";
 
 export interface ApplyOptions {
   /** How long a new secret may take to be accepted by the token endpoint. */
@@ -80,11 +87,7 @@ export class Applier {
     const { namespace, name } = observation.snapshot.cc;
     await this.custom.patchNamespacedCustomObject(
       {
-        group: GROUP,
-        version: VERSION,
-        namespace,
-        plural: "clientcredentials",
-        name,
+        ...clientCredentialPath(namespace, name),
         // resourceVersion makes this a compare-and-swap: other controllers' finalizers are kept.
         body: { metadata: { finalizers, resourceVersion: observation.object.metadata?.resourceVersion } },
       },
@@ -100,11 +103,7 @@ export class Applier {
     const { namespace, name } = observation.snapshot.cc;
     await this.custom.patchNamespacedCustomObjectStatus(
       {
-        group: GROUP,
-        version: VERSION,
-        namespace,
-        plural: "clientcredentials",
-        name,
+        ...clientCredentialPath(namespace, name),
         body: { status: { clientId } },
       },
       mergePatch,

@@ -5,7 +5,6 @@
  */
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import type { ClientCredentialSpec } from "../../api/clientcredential.ts";
-import { GROUP, VERSION } from "../../api/group.ts";
 import { type Issuer, IssuerError } from "../../issuers/issuer.ts";
 import { isNotFound, makeClient } from "../../runtime/kube.ts";
 import { describeError } from "../../runtime/log.ts";
@@ -21,6 +20,7 @@ import {
 } from "./model.ts";
 import {
   type ClientCredentialObject,
+  clientCredentialPath,
   desiredTarget,
   isControlledBy,
   isTargetSecret,
@@ -72,11 +72,7 @@ export class Observer {
     let object: ClientCredentialObject;
     try {
       object = (await this.custom.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace,
-        plural: "clientcredentials",
-        name,
+        ...clientCredentialPath(namespace, name),
       })) as ClientCredentialObject;
     } catch (error) {
       if (isNotFound(error)) return { found: false };

@@ -4,7 +4,7 @@
  */
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import type { ClientCredentialStatus } from "../../api/clientcredential.ts";
-import { API_VERSION, CLIENT_CREDENTIAL, GROUP, VERSION } from "../../api/group.ts";
+import { API_VERSION, CLIENT_CREDENTIAL, } from "../../api/group.ts";
 import { setCondition } from "../../runtime/conditions.ts";
 import type { Reconciler, Result } from "../../runtime/controller.ts";
 import { FIELD_MANAGER, isNotFound, makeClient, serverSideApply } from "../../runtime/kube.ts";
@@ -14,6 +14,7 @@ import { type DecideOptions, decide } from "./decide.ts";
 import type { CredentialMetrics } from "./metrics.ts";
 import type { Plan } from "./model.ts";
 import type { Observer } from "./observe.ts";
+import { clientCredentialPath } from "./resources.ts";
 import { computeStatus } from "./status.ts";
 
 export interface ReconcilerOptions extends DecideOptions {
@@ -130,11 +131,7 @@ export class ClientCredentialReconciler implements Reconciler {
     try {
       await this.custom.patchNamespacedCustomObjectStatus(
         {
-          group: GROUP,
-          version: VERSION,
-          namespace,
-          plural: "clientcredentials",
-          name,
+          ...clientCredentialPath(namespace, name),
           body: {
             apiVersion: API_VERSION,
             kind: CLIENT_CREDENTIAL.kind,

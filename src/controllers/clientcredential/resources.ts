@@ -2,7 +2,7 @@
 import type { KubernetesObject, V1OwnerReference, V1Secret } from "@kubernetes/client-node";
 import type { ClientCredentialSpec } from "../../api/clientcredential.ts";
 import { clientCredentialSpec, clientCredentialStatus } from "../../api/clientcredential.ts";
-import { API_VERSION, CLIENT_CREDENTIAL } from "../../api/group.ts";
+import { API_VERSION, CLIENT_CREDENTIAL, GROUP, VERSION } from "../../api/group.ts";
 import {
   ANN_ACTIVATED_AT,
   ANN_CLIENT_ID,
@@ -23,6 +23,15 @@ import {
   MANAGED_BY,
   type Version,
 } from "./model.ts";
+
+/** The CustomObjectsApi coordinates of one ClientCredential. */
+export const clientCredentialPath = (namespace: string, name: string) => ({
+  group: GROUP,
+  version: VERSION,
+  namespace,
+  plural: CLIENT_CREDENTIAL.plural,
+  name,
+});
 
 export interface ClientCredentialObject extends KubernetesObject {
   spec?: unknown;
