@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import { isoSeconds } from "../../api/duration.ts";
-import { API_VERSION, CLIENT_CREDENTIAL, } from "../../api/group.ts";
+import { API_VERSION, CLIENT_CREDENTIAL } from "../../api/group.ts";
 import type { Issuer, MintedSecret } from "../../issuers/issuer.ts";
 import type { EventRecorder, ObjectReference } from "../../runtime/events.ts";
 import {

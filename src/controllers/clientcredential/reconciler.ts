@@ -4,7 +4,7 @@
  */
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import type { ClientCredentialStatus } from "../../api/clientcredential.ts";
-import { API_VERSION, CLIENT_CREDENTIAL, } from "../../api/group.ts";
+import { API_VERSION, CLIENT_CREDENTIAL } from "../../api/group.ts";
 import { setCondition } from "../../runtime/conditions.ts";
 import type { Reconciler, Result } from "../../runtime/controller.ts";
 import { FIELD_MANAGER, isNotFound, makeClient, serverSideApply } from "../../runtime/kube.ts";
