@@ -226,6 +226,9 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
       `--service-account-private-key-file=${pki("sa.key")}`,
       `--root-ca-file=${pki("ca.crt")}`,
       `--controllers=${CONTROLLERS.join(",")}`,
+      // kwok's nodes have no kubelet: their heartbeats are simulated and can lag on a busy
+      // two-core machine. A late heartbeat must not taint every node NotReady mid-test.
+      "--node-monitor-grace-period=1h",
       "--v=1",
     ]);
     const scheduler = launch("kube-scheduler", [

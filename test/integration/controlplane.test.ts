@@ -47,7 +47,9 @@ describe("the local control plane", () => {
     });
   });
 
-  it("schedules a Deployment's pods on the kwok nodes and makes them Ready", async () => {
+  it("schedules a Deployment's pods on the kwok nodes and makes them Ready", {
+    timeout: 120_000,
+  }, async () => {
     const kc = kubeConfig();
     const apps = kc.makeApiClient(AppsV1Api);
     const core = kc.makeApiClient(CoreV1Api);
@@ -66,9 +68,24 @@ describe("the local control plane", () => {
         },
       },
     });
-    const deployment = await eventually("3 ready replicas", async () => {
-      const d = await apps.readNamespacedDeployment({ name: "web", namespace: ns.name });
-      return d.status?.readyReplicas === 3 ? d : undefined;
+    const deployment = await eventually(
+      "3 ready replicas",
+      async () => {
+        const d = await apps.readNamespacedDeployment({ name: "web", namespace: ns.name });
+        return d.status?.readyReplicas === 3 ? d : undefined;
+      },
+      90_000,
+    ).catch(async (error: Error) => {
+      // Say why: unschedulable pods, tainted or NotReady nodes.
+      const nodes = await core.listNode();
+      const pods = await core.listNamespacedPod({ namespace: ns.name });
+      const why = [
+        ...nodes.items.map((n) => `${n.metadata?.name}: taints=${JSON.stringify(n.spec?.taints ?? [])}`),
+        ...pods.items.map(
+          (p) => `${p.metadata?.name}: ${p.status?.phase} ${JSON.stringify(p.status?.conditions ?? [])}`,
+        ),
+      ];
+      throw new Error(`${error.message}\n${why.join("\n")}`);
     });
     expect(deployment.status?.availableReplicas).toBe(3);
     const pods = await core.listNamespacedPod({ namespace: ns.name, labelSelector: "app=web" });
