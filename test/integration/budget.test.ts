@@ -13,6 +13,7 @@ import {
   createClientCredential,
   getClientCredential,
   issuerRecord,
+  waitForReady,
 } from "../support/credentials.ts";
 import { OPERATOR_NAMESPACE, type RotorProcess, startRotor } from "../support/rotor.ts";
 
@@ -86,10 +87,7 @@ describe("the secret budget", () => {
       gracePeriod: "0s",
       rollout: { strategy: "None" },
     });
-    const issued = await eventually("Ready", async () => {
-      const cc = await getClientCredential(ns.name, "legacy");
-      return condition(cc, "Ready")?.status === "True" ? cc : undefined;
-    });
+    const issued = await waitForReady(ns.name, "legacy");
     expect(issued.status?.slots).toEqual({ used: 10, max: 10 });
 
     await annotate(ns.name, "legacy", { "rotor.dev/rotate": "now" });
@@ -150,10 +148,7 @@ describe("the secret budget", () => {
 
   it("keeps its own superseded secrets within a small budget", { timeout: 60_000 }, async () => {
     await createClientCredential(ns.name, "small", { maxSecrets: 2, rollout: { strategy: "Observe" } });
-    const first = await eventually("Ready", async () => {
-      const cc = await getClientCredential(ns.name, "small");
-      return condition(cc, "Ready")?.status === "True" ? cc : undefined;
-    });
+    const first = await waitForReady(ns.name, "small");
     const clientId = first.status?.clientId as string;
     const tracker = trackMaximum(clientId);
     await annotate(ns.name, "small", { "rotor.dev/rotate": "1" });

@@ -17,6 +17,7 @@ import {
   readSecret,
   requestToken,
   versionSecrets,
+  waitForReady,
 } from "../support/credentials.ts";
 import { type RotorProcess, startRotor } from "../support/rotor.ts";
 
@@ -72,13 +73,7 @@ describe("crash safety", () => {
     );
     stopWatch.push(() => request.abort());
 
-    for (const name of names) {
-      await eventually(
-        `${name} Ready`,
-        async () =>
-          condition(await getClientCredential(ns.name, name), "Ready")?.status === "True" || undefined,
-      );
-    }
+    for (const name of names) await waitForReady(ns.name, name);
 
     let rotating = true;
     let kills = 0;

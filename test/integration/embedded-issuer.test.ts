@@ -13,6 +13,7 @@ import {
   getClientCredential,
   readSecret,
   requestToken,
+  waitForReady,
 } from "../support/credentials.ts";
 import { type RotorProcess, startRotor } from "../support/rotor.ts";
 
@@ -27,10 +28,7 @@ beforeAll(async () => {
   other = await testNamespace("issuer-other");
   rotor = await startRotor();
   await createClientCredential(ns.name, "svc", {});
-  const cc = await eventually("Ready", async () => {
-    const c = await getClientCredential(ns.name, "svc");
-    return condition(c, "Ready")?.status === "True" ? c : undefined;
-  });
+  const cc = await waitForReady(ns.name, "svc");
   clientId = cc.status?.clientId as string;
   secret = decoded(await readSecret(ns.name, "svc"), "client_secret") as string;
 });

@@ -17,6 +17,7 @@ import {
   readSecret,
   requestToken,
   versionSecrets,
+  waitForReady,
 } from "../support/credentials.ts";
 import { type RotorProcess, startRotor } from "../support/rotor.ts";
 
@@ -33,11 +34,7 @@ afterAll(async () => {
   await ns?.remove();
 });
 
-const ready = (name: string) =>
-  eventually(`${name} Ready`, async () => {
-    const cc = await getClientCredential(ns.name, name);
-    return condition(cc, "Ready")?.status === "True" && cc?.status?.currentSecretId ? cc : undefined;
-  });
+const ready = (name: string) => waitForReady(ns.name, name);
 
 describe("a ClientCredential on the embedded issuer", () => {
   it("is issued, renewed at renewalTime twice, and superseded secrets are revoked after gracePeriod", {

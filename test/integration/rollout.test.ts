@@ -13,6 +13,7 @@ import {
   getClientCredential,
   issuerRecord,
   requestToken,
+  waitForReady,
 } from "../support/credentials.ts";
 import { type RotorProcess, startRotor } from "../support/rotor.ts";
 import {
@@ -49,10 +50,7 @@ async function apiRequests(): Promise<number> {
 }
 
 async function readyCredential(name: string) {
-  const cc = await eventually(`${name} Ready`, async () => {
-    const c = await getClientCredential(ns.name, name);
-    return condition(c, "Ready")?.status === "True" && c?.status?.currentSecretId ? c : undefined;
-  });
+  const cc = await waitForReady(ns.name, name);
   // Pod creation times have whole seconds: a pod created in the second of a switch counts as
   // old (Rotor cannot tell). Workloads in these tests start after that second.
   await new Promise((resolve) => setTimeout(resolve, 1100));

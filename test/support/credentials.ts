@@ -2,7 +2,7 @@
 import { CoreV1Api, CustomObjectsApi, type V1Secret } from "@kubernetes/client-node";
 import type { ClientCredentialStatus } from "../../src/api/clientcredential.ts";
 import { type ClientRecord, clientSecretName, decodeRecord } from "../../src/issuers/embedded/registry.ts";
-import { kubeConfig } from "./cluster.ts";
+import { eventually, kubeConfig } from "./cluster.ts";
 import { OPERATOR_NAMESPACE } from "./rotor.ts";
 
 export interface ClientCredentialJson {
@@ -60,6 +60,14 @@ export async function deleteClientCredential(namespace: string, name: string) {
 
 export const condition = (cc: ClientCredentialJson | undefined, type: string) =>
   cc?.status?.conditions?.find((c) => c.type === type);
+
+/** Waits until the ClientCredential is Ready with a current secret, and returns it. */
+export function waitForReady(namespace: string, name: string): Promise<ClientCredentialJson> {
+  return eventually(`${name} Ready`, async () => {
+    const cc = await getClientCredential(namespace, name);
+    return condition(cc, "Ready")?.status === "True" && cc?.status?.currentSecretId ? cc : undefined;
+  });
+}
 
 export async function readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
   try {
