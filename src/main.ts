@@ -16,6 +16,9 @@ import { LABEL_MANAGED_BY, MANAGED_BY } from "./controllers/clientcredential/mod
 import { Observer } from "./controllers/clientcredential/observe.ts";
 import { ClientCredentialReconciler } from "./controllers/clientcredential/reconciler.ts";
 import type { ClientCredentialObject } from "./controllers/clientcredential/resources.ts";
+import { type IssuerRef, issuerKey } from "./controllers/issuer/keys.ts";
+import { IssuerReconciler } from "./controllers/issuer/reconciler.ts";
+import { OcsTenants } from "./controllers/issuer/tenants.ts";
 import { Restarter } from "./controllers/rollout/restarter.ts";
 import { EmbeddedIssuer } from "./issuers/embedded/issuer.ts";
 import { ClientRegistry } from "./issuers/embedded/registry.ts";
@@ -46,6 +49,10 @@ const FLAGS = {
   "restart-window": { type: "string", default: "10s" },
   "consumer-resync": { type: "string", default: "1h" },
   "max-restarts-per-namespace": { type: "string", default: "10" },
+  "issuer-check-interval": { type: "string", default: "5m" },
+  "issuer-request-timeout": { type: "string", default: "10s" },
+  "issuer-max-concurrent-requests": { type: "string", default: "4" },
+  "issuer-requests-per-second": { type: "string", default: "10" },
   audience: { type: "string", default: "rotor" },
   help: { type: "boolean", default: false },
 } as const;
@@ -93,6 +100,12 @@ async function main() {
     registers: [registry],
   });
   onApiRequest((method) => apiRequests.inc({ method }));
+  const ocsRequests = new Counter({
+    name: "rotor_issuer_requests_total",
+    help: "HTTP requests Rotor made to OCS issuers (every attempt), by issuer, method and outcome.",
+    labelNames: ["issuer", "method", "outcome"],
+    registers: [registry],
+  });
   const tokenRequests = new Counter({
     name: "rotor_issuer_token_requests_total",
     help: "Requests to the embedded token endpoint, by outcome.",
@@ -132,7 +145,8 @@ async function main() {
   const http = new HttpServer({
     port,
     registry,
-    ready: () => ready && credentials.healthy && ownSecrets.healthy && clientRegistry.healthy,
+    // `ready` turns true only once every informer below exists and has synced.
+    ready: () => ready && informers.every((i) => i.healthy) && clientRegistry.healthy,
     log,
   });
   const boundPort = await http.listen();
@@ -153,13 +167,27 @@ async function main() {
   });
   const embedded = new EmbeddedIssuer({ registry: clientRegistry, publicUrl: issuerUrl, localUrl });
 
-  // --- the controller ----------------------------------------------------------------------
+  const tenants = new OcsTenants(kc, {
+    http: {
+      timeoutMs: parseDuration(flags["issuer-request-timeout"] as string),
+      maxAttempts: 5,
+      backoff: { baseMs: 250, maxMs: 8000 },
+      maxRetryAfterMs: 30_000,
+    },
+    throttle: {
+      maxConcurrent: Number(flags["issuer-max-concurrent-requests"]),
+      perSecond: Number(flags["issuer-requests-per-second"]),
+    },
+    onAttempt: (issuer, method, outcome) => ocsRequests.inc({ issuer, method, outcome }),
+  });
+
+  // --- the controllers ---------------------------------------------------------------------
   const queue = new WorkQueue({ baseMs: 1000, maxMs: 5 * 60_000 });
   const holders = new ClientIdHolders();
   const events = new EventRecorder(kc, "rotor.dev/rotor", flags.identity as string, log);
   const reconciler = new ClientCredentialReconciler(
     kc,
-    new Observer(kc, new IssuerResolver(kc, embedded), (clientId, self) =>
+    new Observer(kc, new IssuerResolver(kc, embedded, tenants, namespace), (clientId, self) =>
       holders.holderOther(clientId, self),
     ),
     new Applier(
@@ -190,6 +218,51 @@ async function main() {
     onReconciled: (seconds, result) => metrics.reconcileDuration.observe({ result }, seconds),
   });
 
+  // Issuers: checked on every change and every --issuer-check-interval; a change of readiness
+  // wakes the ClientCredentials that use the issuer.
+  const issuerQueue = new WorkQueue({ baseMs: 1000, maxMs: 5 * 60_000 });
+  const usesIssuer = (cc: ClientCredentialObject, ref: IssuerRef) => {
+    const used = (cc.spec as { issuerRef?: { kind?: string; name?: string } } | undefined)?.issuerRef;
+    return (
+      used?.kind === ref.kind &&
+      used.name === ref.name &&
+      (ref.namespace === undefined || cc.metadata?.namespace === ref.namespace)
+    );
+  };
+  const issuerController = new Controller({
+    name: "issuer",
+    workers: 2,
+    queue: issuerQueue,
+    reconciler: new IssuerReconciler(kc, tenants, events, log, {
+      operatorNamespace: namespace,
+      embeddedTokenUrl: embedded.tokenUrl,
+      recheckMs: parseDuration(flags["issuer-check-interval"] as string),
+      retryMs: 5000,
+      now,
+      onChanged: (ref) => {
+        for (const cc of credentials.list()) if (usesIssuer(cc, ref)) queue.add(keyOf(cc));
+      },
+    }),
+    log,
+  });
+  const issuerInformers = (["CredentialIssuer", "ClusterCredentialIssuer"] as const).map((kind) => {
+    const plural = kind === "CredentialIssuer" ? "credentialissuers" : "clustercredentialissuers";
+    const informer = new SupervisedInformer<{ metadata?: { namespace?: string; name?: string } }>({
+      name: plural,
+      kc,
+      path: `/apis/${GROUP}/${VERSION}/${plural}`,
+      list: () => custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural }) as never,
+      log,
+      onFatal: fatal,
+    });
+    const keyOfIssuer = (o: { metadata?: { namespace?: string; name?: string } }) =>
+      issuerKey({ kind, namespace: o.metadata?.namespace, name: o.metadata?.name as string });
+    informer.onEvent((object) => {
+      if (leading) issuerQueue.add(keyOfIssuer(object));
+    });
+    return { informer, keys: () => informer.list().map(keyOfIssuer) };
+  });
+
   const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) =>
     `${o.metadata?.namespace}/${o.metadata?.name}`;
   let leading = false;
@@ -203,13 +276,16 @@ async function main() {
     );
     if (leading && owner) queue.add(`${secret.metadata?.namespace}/${owner.name}`);
   });
-  await Promise.all([credentials.start(), ownSecrets.start()]);
-  await Promise.all([credentials.waitForSync(60_000), ownSecrets.waitForSync(60_000)]);
+  const informers = [credentials, ownSecrets, ...issuerInformers.map((i) => i.informer)];
+  await Promise.all(informers.map((i) => i.start()));
+  await Promise.all(informers.map((i) => i.waitForSync(60_000)));
   ready = true;
   log.info({ port: boundPort, issuerUrl, namespace }, "Rotor is serving");
 
   const startLeading = () => {
     leading = true;
+    issuerController.start();
+    for (const { keys } of issuerInformers) for (const key of keys()) issuerQueue.add(key);
     controller.start();
     for (const object of credentials.list()) queue.add(keyOf(object));
     log.info({ credentials: credentials.list().length }, "reconciling");
@@ -226,10 +302,11 @@ async function main() {
     stopping = true;
     log.info({ signal }, "shutting down: no new work, finishing in-flight reconciles");
     ready = false;
-    const finished = await controller.stop(parseDuration(flags["shutdown-timeout"] as string));
+    const timeoutMs = parseDuration(flags["shutdown-timeout"] as string);
+    const [finished] = await Promise.all([controller.stop(timeoutMs), issuerController.stop(timeoutMs)]);
     if (!finished) log.warn("in-flight reconciles did not finish in time");
     await elector?.release();
-    await Promise.allSettled([credentials.stop(), ownSecrets.stop(), clientRegistry.stop()]);
+    await Promise.allSettled([...informers.map((i) => i.stop()), clientRegistry.stop()]);
     await http.close();
     log.info("stopped");
     process.exit(0);

@@ -45,6 +45,12 @@ export class IssuerError extends Error {
 export interface Issuer {
   /** The token endpoint workloads use, written into the target Secret. */
   readonly tokenUrl: string | undefined;
+  /**
+   * Whether a client named in spec.clientId that does not exist is created (the embedded
+   * issuer, whose clients exist only through Rotor) or reported (OCS: a mistyped id must not
+   * make a stray client in a tenant).
+   */
+  readonly createsNamedClients: boolean;
   /** The longest description the issuer accepts. */
   readonly maxDescriptionLength: number;
   /** Whether the client exists. */

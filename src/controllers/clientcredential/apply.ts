@@ -491,4 +491,5 @@ const REVOKE_WHY: Record<Extract<Action, { type: "revoke" }>["reason"], string> 
   superseded: "superseded, grace period over",
   abandoned: "never switched to",
   deleting: "the ClientCredential is being deleted",
+  bootstrap: "the bootstrap secret, replaced by Rotor's own",
 };

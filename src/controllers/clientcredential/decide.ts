@@ -110,6 +110,19 @@ export function decide(snapshot: Snapshot, now: Date, options: DecideOptions): P
     });
   }
 
+  // A client named in the spec that the issuer does not know: a mistyped id must not create a
+  // stray client in someone's tenant.
+  if (
+    snapshot.clientExists === false &&
+    !snapshot.clientOwnedByRotor &&
+    !snapshot.issuer.createsNamedClients
+  ) {
+    return done({
+      reason: "IssuerError",
+      message: `client ${snapshot.clientId} does not exist at the issuer: check spec.clientId (it is immutable; to use another client, create a new ClientCredential)`,
+    });
+  }
+
   // No client yet (or it vanished at the issuer): create it with its first secret. Versions of
   // a vanished client hold secrets that no longer exist; they go.
   if (snapshot.clientId === undefined || snapshot.clientExists === false) {
@@ -218,6 +231,30 @@ export function decide(snapshot: Snapshot, now: Date, options: DecideOptions): P
       });
     }
     wakeups.push(Math.min(t + ROLLOUT_RECHECK_MS, expiresAt));
+  }
+
+  const bootstrap = snapshot.bootstrap;
+  const firstSwitch = snapshot.versions.flatMap((v) => (v.activatedAt ? [Date.parse(v.activatedAt)] : []));
+  if (
+    bootstrap &&
+    firstSwitch.length > 0 &&
+    atIssuer.has(bootstrap.secretId) &&
+    !inVersions.has(bootstrap.secretId)
+  ) {
+    // The bootstrap secret is superseded by Rotor's first own secret. Whoever holds it read it
+    // from the bootstrap Secret, so that Secret's consumers are the ones to wait for.
+    const since = Math.min(...firstSwitch);
+    const holders = snapshot.cc.spec.rollout.strategy === "None" ? [] : bootstrap.consumers?.pods;
+    if (holders === undefined) wakeups.push(t + ROLLOUT_RECHECK_MS);
+    else if (holders.length > 0) {
+      notices.push({
+        type: "Warning",
+        reason: "BootstrapInUse",
+        message: `${holders.length} pod(s) still read bootstrap Secret ${bootstrap.secretName}; point them at Secret ${snapshot.secretName}, then Rotor revokes bootstrap secret ${bootstrap.secretId}`,
+      });
+      wakeups.push(t + Math.min(options.consumerResyncMs, 60_000));
+    } else if (since + timing.graceMs <= t) revoke(bootstrap.secretId, undefined, "bootstrap");
+    else wakeups.push(since + timing.graceMs);
   }
 
   if (pending?.hasValue) {

@@ -1,18 +1,23 @@
 /**
  * Which issuer a ClientCredential uses, and whether it may: no issuerRef means the embedded
  * issuer; a CredentialIssuer must be in the same namespace; a ClusterCredentialIssuer may
- * restrict namespaces with a label selector.
+ * restrict namespaces with a label selector. An OCS issuer's Secret is read only from the
+ * issuer's namespace (a ClusterCredentialIssuer's: Rotor's), never from the ClientCredential's.
  */
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import type { ClientCredentialSpec } from "../../api/clientcredential.ts";
 import { GROUP, VERSION } from "../../api/group.ts";
 import { clusterCredentialIssuerSpec, credentialIssuerSpec } from "../../api/issuer.ts";
 import type { Issuer } from "../../issuers/issuer.ts";
+import { OcsIssuer } from "../../issuers/ocs/issuer.ts";
 import { isNotFound, makeClient } from "../../runtime/kube.ts";
 import { describeError } from "../../runtime/log.ts";
+import { issuerKey } from "../issuer/keys.ts";
+import type { OcsSpec, OcsTenants } from "../issuer/tenants.ts";
 
 export type Resolved =
-  | { ok: true; issuer: Issuer }
+  /** selfAuth: each client authenticates with its own secret (OCS auth.self). */
+  | { ok: true; issuer: Issuer; selfAuth: boolean }
   | { ok: false; reason: "IssuerError" | "IssuerNotAllowed"; message: string };
 
 interface LabelSelector {
@@ -45,16 +50,28 @@ export class IssuerResolver {
   private readonly custom: CustomObjectsApi;
   private readonly core: CoreV1Api;
   private readonly embedded: Issuer;
+  private readonly tenants: OcsTenants;
+  private readonly operatorNamespace: string;
 
-  constructor(kc: KubeConfig, embedded: Issuer) {
+  constructor(kc: KubeConfig, embedded: Issuer, tenants: OcsTenants, operatorNamespace: string) {
     this.custom = makeClient(kc, CustomObjectsApi);
     this.core = makeClient(kc, CoreV1Api);
     this.embedded = embedded;
+    this.tenants = tenants;
+    this.operatorNamespace = operatorNamespace;
   }
 
-  async resolve(namespace: string, spec: ClientCredentialSpec): Promise<Resolved> {
+  /**
+   * `clientSecrets`: the client's usable secrets, best first, for an issuer where each client
+   * authenticates as itself.
+   */
+  async resolve(
+    namespace: string,
+    spec: ClientCredentialSpec,
+    clientSecrets: () => Promise<string[]>,
+  ): Promise<Resolved> {
     const ref = spec.issuerRef;
-    if (!ref) return { ok: true, issuer: this.embedded };
+    if (!ref) return { ok: true, issuer: this.embedded, selfAuth: false };
     const what = `${ref.kind} ${ref.kind === "CredentialIssuer" ? `${namespace}/` : ""}${ref.name}`;
     try {
       if (ref.kind === "CredentialIssuer") {
@@ -68,7 +85,8 @@ export class IssuerResolver {
         const parsed = credentialIssuerSpec.safeParse(object.spec);
         if (!parsed.success)
           return { ok: false, reason: "IssuerError", message: `${what} has an invalid spec` };
-        return this.forKind(what, parsed.data);
+        const key = issuerKey({ kind: ref.kind, namespace, name: ref.name });
+        return this.forKind(what, parsed.data, { key, secretNamespace: namespace, spec, clientSecrets });
       }
       const object = (await this.custom.getClusterCustomObject({
         group: GROUP,
@@ -87,19 +105,57 @@ export class IssuerResolver {
           message: `${what} does not allow namespace ${namespace} (namespaceSelector)`,
         };
       }
-      return this.forKind(what, parsed.data);
+      const key = issuerKey({ kind: ref.kind, name: ref.name });
+      return this.forKind(what, parsed.data, {
+        key,
+        secretNamespace: this.operatorNamespace,
+        spec,
+        clientSecrets,
+      });
     } catch (error) {
       if (isNotFound(error)) return { ok: false, reason: "IssuerError", message: `${what} does not exist` };
       return { ok: false, reason: "IssuerError", message: `cannot read ${what}: ${describeError(error)}` };
     }
   }
 
-  private forKind(what: string, spec: { embedded?: unknown; ocs?: unknown }): Resolved {
-    if (spec.embedded) return { ok: true, issuer: this.embedded };
+  private async forKind(
+    what: string,
+    issuerSpec: { embedded?: unknown; ocs?: OcsSpec },
+    use: {
+      key: string;
+      secretNamespace: string;
+      spec: ClientCredentialSpec;
+      clientSecrets: () => Promise<string[]>;
+    },
+  ): Promise<Resolved> {
+    const ocs = issuerSpec.ocs;
+    if (!ocs) return { ok: true, issuer: this.embedded, selfAuth: false };
+    const failed = (message: string): Resolved => ({ ok: false, reason: "IssuerError", message });
+    const check = this.tenants.lastCheck(use.key);
+    if (check && !check.ok) return failed(`${what} is not Ready (${check.reason}): ${check.message}`);
+    const connection = this.tenants.connect(use.key, ocs, use.secretNamespace);
+    try {
+      // The token endpoint is written into every target Secret: known before anything is minted.
+      await connection.tenant.tokens.tokenEndpoint();
+    } catch (error) {
+      return failed(`${what}: ${describeError(error)}`);
+    }
+    if (!ocs.auth.self) {
+      return {
+        ok: true,
+        issuer: new OcsIssuer(connection.tenant, { mode: "admin", credential: connection.adminCredential }),
+        selfAuth: false,
+      };
+    }
+    const clientId = use.spec.clientId;
+    if (!clientId)
+      return failed(
+        `${what} uses auth.self, where each client rotates itself and none can be created: set spec.clientId and spec.bootstrapSecretRef`,
+      );
     return {
-      ok: false,
-      reason: "IssuerError",
-      message: `${what} is an OCS issuer, which this version of Rotor does not support yet`,
+      ok: true,
+      issuer: new OcsIssuer(connection.tenant, { mode: "self", clientId, secrets: use.clientSecrets }),
+      selfAuth: true,
     };
   }
 }

@@ -83,7 +83,7 @@ export type TargetState =
   | { state: "owned"; secretId: string | undefined; inSync: boolean };
 
 export type IssuerAccess =
-  | { ok: true; tokenUrl: string | undefined; maxDescriptionLength: number }
+  | { ok: true; tokenUrl: string | undefined; maxDescriptionLength: number; createsNamedClients: boolean }
   | { ok: false; reason: "IssuerError" | "IssuerNotAllowed"; message: string };
 
 export interface Snapshot {
@@ -102,6 +102,11 @@ export interface Snapshot {
   clientId: string | undefined;
   /** Rotor created the client (no clientId in the spec): it deletes it with policy Revoke. */
   clientOwnedByRotor: boolean;
+  /**
+   * OCS auth.self with bootstrapSecretRef.secretId: the secret a person issued. Rotor revokes it
+   * once its own first secret is in use and no pod references the bootstrap Secret any more.
+   */
+  bootstrap: { secretId: string; secretName: string; consumers: Consumers | undefined } | undefined;
   /** Another ClientCredential holds this clientId. */
   clientHeldBy: string | undefined;
   issuer: IssuerAccess;
@@ -118,7 +123,7 @@ export interface Snapshot {
   staleTargets: string[];
 }
 
-export type RevokeReason = "orphan" | "expired" | "superseded" | "abandoned" | "deleting";
+export type RevokeReason = "orphan" | "expired" | "superseded" | "abandoned" | "deleting" | "bootstrap";
 
 export type Action =
   | { type: "addFinalizer" }
@@ -159,6 +164,6 @@ export interface Plan {
 
 export interface Notice {
   type: "Normal" | "Warning";
-  reason: "RolloutTimeout" | "RolloutPaused" | "ConsumersOutlivedSecret";
+  reason: "RolloutTimeout" | "RolloutPaused" | "ConsumersOutlivedSecret" | "BootstrapInUse";
   message: string;
 }

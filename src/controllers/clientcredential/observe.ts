@@ -17,6 +17,7 @@ import {
   ROTATE_ANNOTATION,
   type Snapshot,
   type TargetState,
+  type Version,
 } from "./model.ts";
 import {
   type ClientCredentialObject,
@@ -28,6 +29,7 @@ import {
   type Owner,
   ownedSelector,
   parseClientCredential,
+  secretValue,
   sortVersions,
   targetInSync,
   toVersion,
@@ -84,10 +86,9 @@ export class Observer {
     const uid = metadata.uid as string;
     const secretName = spec.secretName ?? name;
 
-    const [versionList, targetSecret, resolved] = await Promise.all([
+    const [versionList, targetSecret] = await Promise.all([
       this.core.listNamespacedSecret({ namespace, labelSelector: ownedSelector(uid) }),
       this.readSecret(namespace, secretName),
-      this.resolver.resolve(namespace, spec),
     ]);
     const versionSecrets = new Map<string, V1Secret>();
     const versions = sortVersions(
@@ -97,6 +98,10 @@ export class Observer {
         versionSecrets.set(version.name, secret);
         return [version];
       }),
+    );
+
+    const resolved = await this.resolver.resolve(namespace, spec, () =>
+      this.clientSecrets(namespace, spec, versions, versionSecrets),
     );
 
     // The client id: the spec's, or the one Rotor chose (durable on every version Secret,
@@ -129,6 +134,19 @@ export class Observer {
       spec.rollout.strategy !== "None" && versions.some((v) => v.activatedAt) && !metadata.deletionTimestamp;
     const consumers = watchConsumers ? await this.consumers.observe(namespace, secretName) : undefined;
 
+    // auth.self: pods still reading the bootstrap Secret keep the bootstrap secret alive.
+    const bootstrapRef = resolved.ok && resolved.selfAuth ? spec.bootstrapSecretRef : undefined;
+    const bootstrap =
+      bootstrapRef?.secretId !== undefined
+        ? {
+            secretId: bootstrapRef.secretId,
+            secretName: bootstrapRef.name,
+            consumers: watchConsumers
+              ? await this.consumers.observe(namespace, bootstrapRef.name)
+              : undefined,
+          }
+        : undefined;
+
     const snapshot: Snapshot = {
       cc: {
         uid,
@@ -146,12 +164,14 @@ export class Observer {
       secretName,
       clientId,
       clientOwnedByRotor: spec.clientId === undefined,
+      bootstrap,
       clientHeldBy,
       issuer: resolved.ok
         ? {
             ok: true,
             tokenUrl: resolved.issuer.tokenUrl,
             maxDescriptionLength: resolved.issuer.maxDescriptionLength,
+            createsNamedClients: resolved.issuer.createsNamedClients,
           }
         : resolved,
       clientExists,
@@ -174,6 +194,44 @@ export class Observer {
         .map((s) => s.metadata?.name as string),
     };
     return { found: true, snapshot, issuer, versionSecrets, object };
+  }
+
+  /**
+   * What a client authenticating as itself (OCS auth.self) may use, best first: the current
+   * secret, the other versions newest first, then the bootstrap secret a person issued.
+   */
+  private async clientSecrets(
+    namespace: string,
+    spec: ClientCredentialSpec,
+    versions: Version[],
+    versionSecrets: Map<string, V1Secret>,
+  ): Promise<string[]> {
+    const newestFirst = [...versions].reverse();
+    const ordered = [
+      ...newestFirst.filter((v) => v.activatedAt),
+      ...newestFirst.filter((v) => !v.activatedAt),
+    ];
+    const values = ordered.flatMap((v) => {
+      const secret = versionSecrets.get(v.name);
+      const value = secret ? versionValue(secret, spec.keys.clientSecret) : undefined;
+      return value ? [value] : [];
+    });
+    const ref = spec.bootstrapSecretRef;
+    if (ref) {
+      const bootstrap = secretValue(await this.readSecret(namespace, ref.name), ref.key)?.trim();
+      if (bootstrap) values.push(bootstrap);
+      else if (values.length === 0)
+        throw new IssuerError(
+          "Rejected",
+          `bootstrap Secret ${ref.name} is missing or has no data key ${ref.key}: client ${spec.clientId} has no secret to authenticate with`,
+        );
+    }
+    if (values.length === 0)
+      throw new IssuerError(
+        "Rejected",
+        `client ${spec.clientId} has no secret to authenticate with: set spec.bootstrapSecretRef to a Secret holding its first secret`,
+      );
+    return values;
   }
 
   private async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {

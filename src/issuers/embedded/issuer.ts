@@ -26,6 +26,7 @@ export interface EmbeddedIssuerOptions {
 export class EmbeddedIssuer implements Issuer {
   readonly tokenUrl: string;
   readonly maxDescriptionLength = 512;
+  readonly createsNamedClients = true;
   private readonly registry: ClientRegistry;
   private readonly verifyUrl: string;
   private readonly now: () => Date;

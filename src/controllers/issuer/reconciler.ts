@@ -1,0 +1,187 @@
+/**
+ * The issuer controller: for every CredentialIssuer and ClusterCredentialIssuer, checks that
+ * Rotor can work with the issuer (discovery, the administrator's token, one read of the
+ * tenant) and reports it in `Ready`, on change and every `recheckMs`. ClientCredentials that
+ * use an issuer are woken when its readiness changes.
+ */
+import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { GROUP, VERSION } from "../../api/group.ts";
+import { clusterCredentialIssuerSpec, credentialIssuerSpec, type IssuerStatus } from "../../api/issuer.ts";
+import { OcsIssuer } from "../../issuers/ocs/issuer.ts";
+import { type Condition, setCondition } from "../../runtime/conditions.ts";
+import type { Reconciler, Result } from "../../runtime/controller.ts";
+import type { EventRecorder } from "../../runtime/events.ts";
+import { isNotFound, makeClient, mergePatch } from "../../runtime/kube.ts";
+import type { Logger } from "../../runtime/log.ts";
+import { adminAuth, type IssuerRef, parseIssuerKey } from "./keys.ts";
+import type { OcsTenants, Readiness } from "./tenants.ts";
+
+export interface IssuerReconcilerOptions {
+  /** Where a ClusterCredentialIssuer's Secret must be: Rotor's own namespace. */
+  operatorNamespace: string;
+  /** The embedded issuer's token endpoint, reported on issuers with `spec.embedded`. */
+  embeddedTokenUrl: string;
+  recheckMs: number;
+  /** First retry after a failed check; doubles up to recheckMs. */
+  retryMs: number;
+  now: () => Date;
+  /** Readiness changed: the ClientCredentials that use this issuer should look again. */
+  onChanged: (ref: IssuerRef) => void;
+}
+
+interface IssuerObject {
+  metadata?: { name?: string; namespace?: string; uid?: string; generation?: number };
+  spec?: unknown;
+  status?: IssuerStatus;
+}
+
+export class IssuerReconciler implements Reconciler {
+  private readonly custom: CustomObjectsApi;
+  private readonly tenants: OcsTenants;
+  private readonly events: EventRecorder;
+  private readonly log: Logger;
+  private readonly options: IssuerReconcilerOptions;
+  private readonly failures = new Map<string, number>();
+
+  constructor(
+    kc: KubeConfig,
+    tenants: OcsTenants,
+    events: EventRecorder,
+    log: Logger,
+    options: IssuerReconcilerOptions,
+  ) {
+    this.custom = makeClient(kc, CustomObjectsApi);
+    this.tenants = tenants;
+    this.events = events;
+    this.log = log;
+    this.options = options;
+  }
+
+  async reconcile(key: string): Promise<Result> {
+    const ref = parseIssuerKey(key);
+    const object = await this.read(ref);
+    if (!object) {
+      this.tenants.forget(key);
+      this.failures.delete(key);
+      this.options.onChanged(ref);
+      return {};
+    }
+    const { result, tokenEndpoint } = await this.check(key, ref, object);
+    const previous = this.tenants.lastCheck(key);
+    this.tenants.recordCheck(key, result);
+
+    const now = this.options.now();
+    const generation = object.metadata?.generation;
+    const status: IssuerStatus = {
+      observedGeneration: generation,
+      tokenEndpoint: tokenEndpoint ?? object.status?.tokenEndpoint,
+      lastCheckTime: result.ok ? now.toISOString() : object.status?.lastCheckTime,
+      conditions: setCondition(
+        object.status?.conditions as Condition[] | undefined,
+        {
+          type: "Ready",
+          status: result.ok ? "True" : "False",
+          reason: result.reason,
+          message: result.message,
+        },
+        generation,
+        now,
+      ),
+    };
+    await this.writeStatus(ref, status);
+
+    const changed = previous?.ok !== result.ok || previous?.reason !== result.reason;
+    if (changed) {
+      this.events.record(
+        {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: ref.kind,
+          name: ref.name,
+          namespace: ref.namespace,
+          uid: object.metadata?.uid,
+        },
+        result.ok ? "Normal" : "Warning",
+        result.ok ? "IssuerReady" : "IssuerNotReady",
+        "Check",
+        result.message,
+      );
+      this.log.info({ issuer: key, ready: result.ok, reason: result.reason }, "issuer checked");
+      this.options.onChanged(ref);
+    }
+    if (result.ok) {
+      this.failures.delete(key);
+      return { requeueAfterMs: this.options.recheckMs };
+    }
+    const failures = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, failures);
+    return {
+      requeueAfterMs: Math.min(
+        this.options.recheckMs,
+        this.options.retryMs * 2 ** Math.min(failures - 1, 20),
+      ),
+    };
+  }
+
+  private async check(
+    key: string,
+    ref: IssuerRef,
+    object: IssuerObject,
+  ): Promise<{ result: Readiness; tokenEndpoint?: string }> {
+    const schema = ref.kind === "CredentialIssuer" ? credentialIssuerSpec : clusterCredentialIssuerSpec;
+    const parsed = schema.safeParse(object.spec);
+    if (!parsed.success) {
+      this.tenants.forget(key);
+      return {
+        result: {
+          ok: false,
+          reason: "InvalidSpec",
+          message: parsed.error.issues[0]?.message ?? "invalid spec",
+        },
+      };
+    }
+    const spec = parsed.data;
+    if (!spec.ocs) {
+      return {
+        result: { ok: true, reason: "Embedded", message: "Rotor's built-in issuer" },
+        tokenEndpoint: this.options.embeddedTokenUrl,
+      };
+    }
+    const secretNamespace = ref.namespace ?? this.options.operatorNamespace;
+    const connection = this.tenants.connect(key, spec.ocs, secretNamespace);
+    const issuer = new OcsIssuer(connection.tenant, adminAuth(connection, spec.ocs));
+    const result = await issuer.check();
+    return { result, tokenEndpoint: connection.tenant.tokens.knownEndpoint };
+  }
+
+  private async read(ref: IssuerRef): Promise<IssuerObject | undefined> {
+    try {
+      return (await (ref.namespace
+        ? this.custom.getNamespacedCustomObject({ ...path(ref), namespace: ref.namespace })
+        : this.custom.getClusterCustomObject(path(ref)))) as IssuerObject;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  private async writeStatus(ref: IssuerRef, status: IssuerStatus): Promise<void> {
+    const body = { status };
+    try {
+      if (ref.namespace)
+        await this.custom.patchNamespacedCustomObjectStatus(
+          { ...path(ref), namespace: ref.namespace, body },
+          mergePatch,
+        );
+      else await this.custom.patchClusterCustomObjectStatus({ ...path(ref), body }, mergePatch);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+}
+
+const path = (ref: IssuerRef) => ({
+  group: GROUP,
+  version: VERSION,
+  plural: ref.kind === "CredentialIssuer" ? "credentialissuers" : "clustercredentialissuers",
+  name: ref.name,
+});

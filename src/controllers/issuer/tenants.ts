@@ -1,0 +1,114 @@
+/**
+ * One connection per issuer object (CredentialIssuer or ClusterCredentialIssuer with
+ * `spec.ocs`): its throttle and token cache are shared by every ClientCredential that uses it,
+ * so a thousand ClientCredentials make one tenant see a bounded request rate. A changed spec
+ * gets a fresh connection. The last health check of each issuer is kept here too.
+ */
+import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { parseDuration } from "../../api/duration.ts";
+import type { CredentialIssuerSpec } from "../../api/issuer.ts";
+import { IssuerError } from "../../issuers/issuer.ts";
+import { type HttpOptions, OcsHttp } from "../../issuers/ocs/http.ts";
+import type { OcsTenant } from "../../issuers/ocs/issuer.ts";
+import { Throttle, type ThrottleOptions } from "../../issuers/ocs/throttle.ts";
+import { type Credential, TokenSource } from "../../issuers/ocs/tokens.ts";
+import { isNotFound, makeClient } from "../../runtime/kube.ts";
+
+export type OcsSpec = NonNullable<CredentialIssuerSpec["ocs"]>;
+
+/** `CredentialIssuer/<namespace>/<name>` or `ClusterCredentialIssuer/<name>`. */
+export type IssuerKey = string;
+
+/** An issuer's last check, as its Ready condition reports it. */
+export interface Readiness {
+  ok: boolean;
+  reason: string;
+  message: string;
+}
+
+export interface Connection {
+  tenant: OcsTenant;
+  /** The administrator's credentials, read from their Secret whenever a token is needed. */
+  adminCredential: () => Promise<Credential>;
+}
+
+export interface TenantOptions {
+  http: Omit<HttpOptions, "throttle" | "onAttempt">;
+  throttle: ThrottleOptions;
+  onAttempt?: (issuer: IssuerKey, method: string, outcome: string) => void;
+}
+
+export class OcsTenants {
+  private readonly core: CoreV1Api;
+  private readonly options: TenantOptions;
+  private readonly connections = new Map<IssuerKey, { fingerprint: string; connection: Connection }>();
+  private readonly checks = new Map<IssuerKey, Readiness>();
+
+  constructor(kc: KubeConfig, options: TenantOptions) {
+    this.core = makeClient(kc, CoreV1Api);
+    this.options = options;
+  }
+
+  /** The connection for this issuer; `secretNamespace` is the only namespace its Secret may come from. */
+  connect(key: IssuerKey, spec: OcsSpec, secretNamespace: string): Connection {
+    const fingerprint = JSON.stringify([spec, secretNamespace]);
+    const known = this.connections.get(key);
+    if (known?.fingerprint === fingerprint) return known.connection;
+    const http = new OcsHttp({
+      ...this.options.http,
+      throttle: new Throttle(this.options.throttle),
+      onAttempt: (method, outcome) => this.options.onAttempt?.(key, method, outcome),
+    });
+    const connection: Connection = {
+      tenant: {
+        url: spec.url.replace(/\/+$/, ""),
+        tenantId: spec.tenantId,
+        http,
+        tokens: new TokenSource(http, spec.url),
+        accessTokenLifetimeSeconds: spec.accessTokenLifetime
+          ? Math.round(parseDuration(spec.accessTokenLifetime) / 1000)
+          : undefined,
+      },
+      adminCredential: () => this.readAdminCredential(spec, secretNamespace),
+    };
+    this.connections.set(key, { fingerprint, connection });
+    this.checks.delete(key);
+    return connection;
+  }
+
+  forget(key: IssuerKey): void {
+    this.connections.delete(key);
+    this.checks.delete(key);
+  }
+
+  recordCheck(key: IssuerKey, result: Readiness): void {
+    this.checks.set(key, result);
+  }
+
+  lastCheck(key: IssuerKey): Readiness | undefined {
+    return this.checks.get(key);
+  }
+
+  private async readAdminCredential(spec: OcsSpec, namespace: string): Promise<Credential> {
+    const ref = spec.auth.clientCredentials?.secretRef;
+    if (!ref) throw new IssuerError("Rejected", "the issuer has no auth.clientCredentials");
+    const where = `Secret ${namespace}/${ref.name}`;
+    let data: Record<string, string>;
+    try {
+      data = (await this.core.readNamespacedSecret({ namespace, name: ref.name })).data ?? {};
+    } catch (error) {
+      if (isNotFound(error))
+        throw new IssuerError(
+          "Rejected",
+          `${where} does not exist: create it with the administrator client's ${ref.clientIdKey} and ${ref.clientSecretKey}`,
+        );
+      throw error;
+    }
+    const read = (key: string) => {
+      const value = data[key];
+      if (!value) throw new IssuerError("Rejected", `${where} has no data key ${key}`);
+      return Buffer.from(value, "base64").toString("utf8").trim();
+    };
+    return { clientId: read(ref.clientIdKey), secret: read(ref.clientSecretKey) };
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Retries toward an OCS tenant, against a scripted HTTP server: what is repeated, what is not
+ * (a POST whose outcome is unknown), and how long Rotor waits.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { IssuerError } from "../../../../src/issuers/issuer.ts";
+import { OcsHttp, type OcsRequest, retryAfterMs } from "../../../../src/issuers/ocs/http.ts";
+import { Throttle } from "../../../../src/issuers/ocs/throttle.ts";
+
+type Scripted = { status: number; headers?: Record<string, string>; body?: unknown } | "drop" | "hang";
+
+let server: Server | undefined;
+afterEach(async () => {
+  const running = server;
+  server = undefined;
+  if (!running) return;
+  running.closeAllConnections();
+  await new Promise((resolve) => running.close(resolve));
+});
+
+/** A server answering each request with the next scripted answer (the last one repeats). */
+async function scripted(answers: Scripted[]): Promise<{ url: string; seen: () => number }> {
+  let seen = 0;
+  server = createServer((request, response) => {
+    request.resume();
+    const answer = answers[Math.min(seen++, answers.length - 1)] as Scripted;
+    if (answer === "drop") return void request.socket.destroy();
+    if (answer === "hang") return;
+    response.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
+    response.end(answer.body === undefined ? "" : JSON.stringify(answer.body));
+  });
+  await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/api`, seen: () => seen };
+}
+
+function http(overrides: { maxAttempts?: number; timeoutMs?: number; maxRetryAfterMs?: number } = {}) {
+  const outcomes: string[] = [];
+  const client = new OcsHttp({
+    timeoutMs: overrides.timeoutMs ?? 2000,
+    maxAttempts: overrides.maxAttempts ?? 4,
+    backoff: { baseMs: 1, maxMs: 5 },
+    maxRetryAfterMs: overrides.maxRetryAfterMs ?? 5000,
+    throttle: new Throttle({ maxConcurrent: 4, perSecond: 100 }),
+    onAttempt: (_method, outcome) => outcomes.push(outcome),
+  });
+  return { client, outcomes };
+}
+
+const request = (url: string, method: OcsRequest["method"] = "GET"): OcsRequest => ({
+  method,
+  url,
+  repeatable: method !== "POST",
+  what: "do the thing",
+});
+
+describe("OcsHttp", () => {
+  it("repeats a read after 5xx and a dropped connection, and returns the answer", async () => {
+    const server = await scripted([{ status: 500 }, "drop", { status: 503 }, { status: 200, body: [1] }]);
+    const { client, outcomes } = http();
+    const response = await client.send(request(server.url));
+    expect(response.body).toEqual([1]);
+    expect(server.seen()).toBe(4);
+    expect(outcomes).toEqual(["500", expect.any(String), "503", "200"]);
+  });
+
+  it("waits for Retry-After on 429, for a POST too", async () => {
+    const server = await scripted([
+      { status: 429, headers: { "retry-after": "1" } },
+      { status: 201, body: {} },
+    ]);
+    const { client } = http();
+    const started = Date.now();
+    expect((await client.send(request(server.url, "POST"))).status).toBe(201);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(server.seen()).toBe(2);
+  });
+
+  it("does not repeat a POST whose outcome is unknown (5xx or no answer)", async () => {
+    for (const answer of [{ status: 500, body: { Error: "Internal", Reason: "boom" } }, "drop"] as const) {
+      const server = await scripted([answer, { status: 201 }]);
+      const { client } = http();
+      const error = await client.send(request(server.url, "POST")).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(IssuerError);
+      expect((error as IssuerError).kind).toBe("Unavailable");
+      expect((error as Error).message).toContain("could not do the thing");
+      expect(server.seen()).toBe(1);
+    }
+  });
+
+  it("gives up after maxAttempts with what went wrong", async () => {
+    const server = await scripted(["hang"]);
+    const { client } = http({ maxAttempts: 2, timeoutMs: 200 });
+    await expect(client.send(request(server.url))).rejects.toThrow(/do the thing: no answer in time/);
+    expect(server.seen()).toBe(2);
+  });
+
+  it("does not wait for a Retry-After longer than allowed", async () => {
+    const server = await scripted([{ status: 429, headers: { "retry-after": "120" } }]);
+    const { client } = http({ maxRetryAfterMs: 1000 });
+    await expect(client.send(request(server.url))).rejects.toThrow(/rate limiting \(429, Retry-After 120s\)/);
+    expect(server.seen()).toBe(1);
+  });
+
+  it("repeats a POST that never reached the server (connection refused)", async () => {
+    const closed = await scripted([{ status: 200 }]);
+    await new Promise((resolve) => server?.close(resolve));
+    server = undefined;
+    const { client, outcomes } = http({ maxAttempts: 3 });
+    await expect(client.send(request(closed.url, "POST"))).rejects.toThrow(/connection refused/);
+    expect(outcomes).toEqual(["ECONNREFUSED", "ECONNREFUSED", "ECONNREFUSED"]);
+  });
+
+  it("returns 4xx answers to the caller without retrying", async () => {
+    const server = await scripted([{ status: 404, body: { Error: "NotFound" } }]);
+    const { client } = http();
+    expect((await client.send(request(server.url))).status).toBe(404);
+    expect(server.seen()).toBe(1);
+  });
+});
+
+describe("retryAfterMs", () => {
+  it.each<[string | null, number | undefined]>([
+    [null, undefined],
+    ["3", 3000],
+    ["0", 0],
+    ["Fri, 27 Nov 2026 10:00:05 GMT", 5000],
+    ["soon", undefined],
+  ])("%s → %s ms", (header, expected) => {
+    expect(retryAfterMs(header, Date.parse("2026-11-27T10:00:00Z"))).toBe(expected);
+  });
+});
