@@ -1,0 +1,234 @@
+/**
+ * The simulator's state, and the rules of AVEVA's identity API that do not depend on HTTP:
+ * tenants, client credential clients, their numbered secrets (at most 10, values kept only as
+ * hashes), the access tokens issued to them, and deleted secrets that still authenticate for a
+ * while. Everything lives in memory.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { ApiError } from "./reply.ts";
+
+export const MAX_SECRETS_PER_CLIENT = 10;
+/** A guess: AVEVA documents no limit on secret descriptions. The same as Rotor's own guess. */
+export const MAX_DESCRIPTION_LENGTH = 255;
+export const DEFAULT_ACCESS_TOKEN_LIFETIME = 3600;
+/** The simulator's own role ids: a real tenant's differ. */
+export const TENANT_MEMBER_ROLE_ID = "9f3c2a7e-5b1d-4e8a-a0c4-6d2f1b3e5a70";
+export const TENANT_ADMINISTRATOR_ROLE_ID = "4b8e1d6a-2c7f-4a93-b5e0-8f1a3c6d9e21";
+/** A guess: the scope OCS puts in its access tokens. */
+export const TOKEN_SCOPE = "ocsapi";
+
+export interface Stats {
+  /** Every HTTP request received. */
+  requests: number;
+  injectedFailures: number;
+  /** clientId -> successful POST creations (201s, including those whose answer was lost). */
+  clientCreations: Map<string, number>;
+  /** Every PUT received, allowed or not. */
+  puts: number;
+  /** clientId -> the most secrets it ever held at once. */
+  maxSecretsSeen: Map<string, number>;
+  tokensIssued: number;
+}
+
+export interface SecretSpec {
+  description: string;
+  /** ISO 8601; undefined: the secret never expires. */
+  expiration: string | undefined;
+}
+
+export interface SecretRecord extends SecretSpec {
+  /** Unique within the client, increasing. */
+  id: number;
+  hash: string;
+}
+
+export interface ClientSettings {
+  name: string;
+  enabled: boolean;
+  accessTokenLifetime: number;
+  roleIds: string[];
+  tags: string[];
+}
+
+export interface ClientRecord extends ClientSettings {
+  id: string;
+  tenantId: string;
+  secrets: SecretRecord[];
+  nextSecretId: number;
+}
+
+interface Tenant {
+  id: string;
+  clients: Map<string, ClientRecord>;
+}
+
+/** A deleted secret, still accepted by the token endpoint until `until`. */
+interface Lingering {
+  client: ClientRecord;
+  hash: string;
+  expiration: string | undefined;
+  until: number;
+}
+
+interface Token {
+  client: ClientRecord;
+  expiresAt: number;
+}
+
+export interface Minted {
+  secret: SecretRecord;
+  value: string;
+}
+
+/** Ids are GUIDs: compared without regard to case. */
+const key = (id: string) => id.toLowerCase();
+export const sameId = (a: string, b: string) => key(a) === key(b);
+const hash = (value: string) => createHash("sha256").update(value).digest("hex");
+const randomValue = () => randomBytes(32).toString("base64url");
+const live = (expiration: string | undefined, now: number) =>
+  expiration === undefined || Date.parse(expiration) > now;
+
+export const isAdministrator = (client: ClientRecord) =>
+  client.roleIds.some((role) => sameId(role, TENANT_ADMINISTRATOR_ROLE_ID));
+
+export class Store {
+  readonly stats: Stats = {
+    requests: 0,
+    injectedFailures: 0,
+    clientCreations: new Map(),
+    puts: 0,
+    maxSecretsSeen: new Map(),
+    tokensIssued: 0,
+  };
+  private readonly tenants = new Map<string, Tenant>();
+  /** Every client of every tenant: the token endpoint is not per tenant, so ids are unique across tenants. */
+  private readonly clients = new Map<string, ClientRecord>();
+  private lingering: Lingering[] = [];
+  private readonly tokens = new Map<string, Token>();
+
+  addTenant(id: string): string {
+    if (this.tenants.has(key(id))) throw new Error(`tenant ${id} exists already`);
+    this.tenants.set(key(id), { id, clients: new Map() });
+    return id;
+  }
+
+  hasTenant(id: string): boolean {
+    return this.tenants.has(key(id));
+  }
+
+  /** The tenant's clients, oldest first. */
+  listClients(tenantId: string): ClientRecord[] {
+    return [...this.tenant(tenantId).clients.values()];
+  }
+
+  createClient(tenantId: string, id: string, settings: ClientSettings, first: SecretSpec) {
+    const tenant = this.tenant(tenantId);
+    if (this.clients.has(key(id)))
+      throw new ApiError(
+        409,
+        "Client already exists",
+        `A client with id ${id} exists already.`,
+        "Use another Id.",
+      );
+    const client: ClientRecord = { ...settings, id, tenantId: tenant.id, secrets: [], nextSecretId: 1 };
+    tenant.clients.set(key(id), client);
+    this.clients.set(key(id), client);
+    return { client, ...this.addSecret(client, first) };
+  }
+
+  client(tenantId: string, clientId: string): ClientRecord {
+    const client = this.tenant(tenantId).clients.get(key(clientId));
+    if (!client)
+      throw new ApiError(
+        404,
+        "Client not found",
+        `No client ${clientId} in tenant ${tenantId}.`,
+        "Check the id.",
+      );
+    return client;
+  }
+
+  updateClient(client: ClientRecord, settings: ClientSettings): void {
+    Object.assign(client, settings);
+  }
+
+  /** Its secrets, tokens and lingering secrets stop working at once: they belong to the record. */
+  deleteClient(client: ClientRecord): void {
+    this.tenants.get(key(client.tenantId))?.clients.delete(key(client.id));
+    this.clients.delete(key(client.id));
+    this.lingering = this.lingering.filter((l) => l.client !== client);
+  }
+
+  addSecret(client: ClientRecord, spec: SecretSpec): Minted {
+    if (client.secrets.length >= MAX_SECRETS_PER_CLIENT)
+      throw new ApiError(
+        400,
+        "Too many secrets",
+        `Client ${client.id} has ${client.secrets.length} secrets, the most a client may have.`,
+        "Delete a secret before adding another.",
+      );
+    const value = randomValue();
+    const secret: SecretRecord = { ...spec, id: client.nextSecretId++, hash: hash(value) };
+    client.secrets.push(secret);
+    const seen = this.stats.maxSecretsSeen.get(client.id) ?? 0;
+    this.stats.maxSecretsSeen.set(client.id, Math.max(seen, client.secrets.length));
+    return { secret, value };
+  }
+
+  secret(client: ClientRecord, secretId: number): SecretRecord {
+    const secret = client.secrets.find((s) => s.id === secretId);
+    if (!secret)
+      throw new ApiError(
+        404,
+        "Secret not found",
+        `Client ${client.id} has no secret ${secretId}.`,
+        "List the client's secrets.",
+      );
+    return secret;
+  }
+
+  updateSecret(secret: SecretRecord, spec: SecretSpec): void {
+    Object.assign(secret, spec);
+  }
+
+  /** Gone from every list at once; accepted by the token endpoint for `delayMs` more. */
+  deleteSecret(client: ClientRecord, secretId: number, delayMs: number, now = Date.now()): void {
+    const secret = this.secret(client, secretId);
+    client.secrets = client.secrets.filter((s) => s !== secret);
+    if (delayMs > 0)
+      this.lingering.push({ client, hash: secret.hash, expiration: secret.expiration, until: now + delayMs });
+  }
+
+  /** The enabled client that `value` is a current secret of, if any. */
+  authenticate(clientId: string, value: string, now = Date.now()): ClientRecord | undefined {
+    const client = this.clients.get(key(clientId));
+    if (!client?.enabled) return undefined;
+    const digest = hash(value);
+    this.lingering = this.lingering.filter((l) => l.until > now);
+    const matches = [...client.secrets, ...this.lingering.filter((l) => l.client === client)].some(
+      (s) => s.hash === digest && live(s.expiration, now),
+    );
+    return matches ? client : undefined;
+  }
+
+  issueToken(client: ClientRecord, now = Date.now()): { token: string; expiresIn: number } {
+    const token = randomValue();
+    this.tokens.set(token, { client, expiresAt: now + client.accessTokenLifetime * 1000 });
+    this.stats.tokensIssued++;
+    return { token, expiresIn: client.accessTokenLifetime };
+  }
+
+  /** The client a bearer token was issued to, while the token is unexpired and the client exists. */
+  tokenOwner(token: string, now = Date.now()): ClientRecord | undefined {
+    const found = this.tokens.get(token);
+    if (found && found.expiresAt <= now) this.tokens.delete(token);
+    if (!found || found.expiresAt <= now) return undefined;
+    return this.clients.get(key(found.client.id)) === found.client ? found.client : undefined;
+  }
+
+  private tenant(id: string): Tenant {
+    const tenant = this.tenants.get(key(id));
+    if (!tenant) throw new ApiError(404, "Tenant not found", `No tenant ${id}.`, "Check the tenant id.");
+    return tenant;
+  }
+}

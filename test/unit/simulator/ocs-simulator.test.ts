@@ -1,0 +1,356 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { MAX_DESCRIPTION_LENGTH, OcsSimulator, TENANT_MEMBER_ROLE_ID } from "../../simulator/ocs/server.ts";
+
+const running: OcsSimulator[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.stop()));
+});
+
+async function start() {
+  const sim = await OcsSimulator.start();
+  running.push(sim);
+  const tenant = sim.addTenant();
+  return { sim, tenant, base: `${sim.url}/api/v1/Tenants/${tenant}/ClientCredentialClients` };
+}
+
+const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();
+
+async function tokenRequest(sim: OcsSimulator, clientId: string, secret: string) {
+  const response = await fetch(`${sim.url}/identity/connect/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: clientId,
+      client_secret: secret,
+    }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function tokenFor(sim: OcsSimulator, credential: { clientId: string; secret: string }) {
+  const { status, body } = await tokenRequest(sim, credential.clientId, credential.secret);
+  expect(status).toBe(200);
+  return body.access_token as string;
+}
+
+async function call(url: string, token: string | undefined, method = "GET", body?: unknown) {
+  const response = await fetch(url, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+const secretBody = (description = "rotor") => ({
+  Description: description,
+  Expiration: inAnHour(),
+  Expires: true,
+});
+
+function expectErrorBody(body: unknown) {
+  expect(body).toEqual({
+    OperationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    Error: expect.any(String),
+    Reason: expect.any(String),
+    Resolution: expect.any(String),
+  });
+}
+
+describe("the OCS simulator's identity server", () => {
+  it("publishes its token endpoint in the discovery document", async () => {
+    const { sim } = await start();
+    const { status, body } = await call(`${sim.url}/identity/.well-known/openid-configuration`, undefined);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      issuer: `${sim.url}/identity`,
+      token_endpoint: `${sim.url}/identity/connect/token`,
+      grant_types_supported: ["client_credentials"],
+    });
+  });
+
+  it("issues tokens for the client's lifetime, to client_secret_post and client_secret_basic", async () => {
+    const { sim, tenant } = await start();
+    const client = sim.addClient(tenant, { accessTokenLifetime: 600 });
+    const posted = await tokenRequest(sim, client.clientId, client.secret);
+    expect(posted).toEqual({
+      status: 200,
+      body: { access_token: expect.any(String), expires_in: 600, token_type: "Bearer", scope: "ocsapi" },
+    });
+    const basic = Buffer.from(
+      `${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.secret)}`,
+    ).toString("base64");
+    const response = await fetch(`${sim.url}/identity/connect/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${basic}` },
+      body: "grant_type=client_credentials",
+    });
+    expect(response.status).toBe(200);
+    expect(sim.stats.tokensIssued).toBe(2);
+  });
+
+  it("refuses a wrong secret, an expired one and an unsupported grant", async () => {
+    const { sim, tenant } = await start();
+    const client = sim.addClient(tenant);
+    const expired = sim.addSecret(tenant, client.clientId, { expiration: new Date(Date.now() - 1000) });
+    expect(await tokenRequest(sim, client.clientId, "wrong")).toEqual({
+      status: 400,
+      body: { error: "invalid_client" },
+    });
+    expect((await tokenRequest(sim, client.clientId, expired.value)).body.error).toBe("invalid_client");
+    // Expired, but still listed (and still counting toward the 10).
+    expect(sim.secrets(tenant, client.clientId).map((s) => s.id)).toContain(expired.id);
+    const response = await fetch(`${sim.url}/identity/connect/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "password",
+        client_id: client.clientId,
+        client_secret: client.secret,
+      }),
+    });
+    expect(await response.json()).toEqual({ error: "unsupported_grant_type" });
+  });
+});
+
+describe("the OCS simulator's client API, as tenant administrator", () => {
+  it("creates a client, shows its secret once, and refuses a second client with the same Id", async () => {
+    const { sim, tenant, base } = await start();
+    const admin = await tokenFor(sim, sim.addAdminClient(tenant));
+    const id = "0e1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    const creation = {
+      Id: id,
+      Name: "orders",
+      Enabled: true,
+      AccessTokenLifetime: 900,
+      RoleIds: [TENANT_MEMBER_ROLE_ID],
+      SecretDescription: "first",
+      SecretExpirationDate: inAnHour(),
+    };
+    const created = await call(base, admin, "POST", creation);
+    expect(created.status).toBe(201);
+    expect(created.body).toEqual({
+      Secret: expect.any(String),
+      Id: 1,
+      Description: "first",
+      ExpirationDate: creation.SecretExpirationDate,
+      Client: {
+        Id: id,
+        Name: "orders",
+        Enabled: true,
+        AccessTokenLifetime: 900,
+        RoleIds: [TENANT_MEMBER_ROLE_ID],
+        Tags: [],
+      },
+    });
+    expect((await tokenRequest(sim, id, created.body.Secret)).body.expires_in).toBe(900);
+    const listed = await call(`${base}/${id}/Secrets`, admin);
+    expect(JSON.stringify(listed.body)).not.toContain(created.body.Secret);
+
+    const again = await call(base, admin, "POST", creation);
+    expect(again.status).toBe(409);
+    expectErrorBody(again.body);
+    expect(sim.stats.clientCreations.get(id)).toBe(1);
+
+    const withoutRoles = await call(base, admin, "POST", { ...creation, Id: undefined, RoleIds: [] });
+    expect(withoutRoles.status).toBe(400);
+  });
+
+  it("pages the secrets with skip and count, with the total in Total-Count, and never shows a value", async () => {
+    const { sim, tenant, base } = await start();
+    const admin = await tokenFor(sim, sim.addAdminClient(tenant));
+    const client = sim.addClient(tenant);
+    const values = [client.secret];
+    for (let i = 0; i < 4; i++) values.push(sim.addSecret(tenant, client.clientId).value);
+
+    const page = await call(`${base}/${client.clientId}/Secrets?skip=1&count=2`, admin);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("total-count")).toBe("5");
+    expect(page.body.map((s: { Id: number }) => s.Id)).toEqual([2, 3]);
+    expect(page.body[0]).toEqual({
+      Id: 2,
+      Expiration: expect.any(String),
+      Expires: true,
+      Description: "Added in the portal",
+    });
+    const all = await call(`${base}/${client.clientId}/Secrets`, admin);
+    const one = await call(`${base}/${client.clientId}/Secrets/3`, admin);
+    expect(all.body).toHaveLength(5);
+    expect(one.body.Id).toBe(3);
+    for (const value of values) {
+      expect(JSON.stringify(all.body)).not.toContain(value);
+      expect(JSON.stringify(one.body)).not.toContain(value);
+    }
+  });
+
+  it("refuses an 11th secret with 400 and AVEVA's error body", async () => {
+    const { sim, tenant, base } = await start();
+    const admin = await tokenFor(sim, sim.addAdminClient(tenant));
+    const client = sim.addClient(tenant);
+    for (let i = 0; i < 9; i++) {
+      expect((await call(`${base}/${client.clientId}/Secrets`, admin, "POST", secretBody())).status).toBe(
+        201,
+      );
+    }
+    const eleventh = await call(`${base}/${client.clientId}/Secrets`, admin, "POST", secretBody());
+    expect(eleventh.status).toBe(400);
+    expectErrorBody(eleventh.body);
+    expect(sim.stats.maxSecretsSeen.get(client.clientId)).toBe(10);
+  });
+
+  it("refuses a description over the limit and an expiration in the past", async () => {
+    const { sim, tenant, base } = await start();
+    const admin = await tokenFor(sim, sim.addAdminClient(tenant));
+    const client = sim.addClient(tenant);
+    const url = `${base}/${client.clientId}/Secrets`;
+    const long = await call(url, admin, "POST", secretBody("x".repeat(MAX_DESCRIPTION_LENGTH + 1)));
+    const past = await call(url, admin, "POST", { ...secretBody(), Expiration: "2020-01-01T00:00:00Z" });
+    expect([long.status, past.status]).toEqual([400, 400]);
+    expect((await call(url, admin, "POST", secretBody("x".repeat(MAX_DESCRIPTION_LENGTH)))).status).toBe(201);
+  });
+
+  it("deletes a secret with 204, then answers 404", async () => {
+    const { sim, tenant, base } = await start();
+    const admin = await tokenFor(sim, sim.addAdminClient(tenant));
+    const client = sim.addClient(tenant);
+    const url = `${base}/${client.clientId}/Secrets/${client.secretId}`;
+    expect((await call(url, admin, "DELETE")).status).toBe(204);
+    expect((await call(url, admin)).status).toBe(404);
+    expect((await call(url, admin, "DELETE")).status).toBe(404);
+    expect(sim.secrets(tenant, client.clientId)).toEqual([]);
+    expect((await tokenRequest(sim, client.clientId, client.secret)).body.error).toBe("invalid_client");
+  });
+
+  it("lets a deleted secret authenticate for deletionDelayMs, and issued tokens live on", async () => {
+    const { sim, tenant, base } = await start();
+    sim.setFaults({ deletionDelayMs: 150 });
+    const admin = await tokenFor(sim, sim.addAdminClient(tenant));
+    const client = sim.addClient(tenant);
+    const issued = await tokenFor(sim, client);
+    await call(`${base}/${client.clientId}/Secrets/${client.secretId}`, admin, "DELETE");
+    expect(sim.secrets(tenant, client.clientId)).toEqual([]);
+    expect((await tokenRequest(sim, client.clientId, client.secret)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await tokenRequest(sim, client.clientId, client.secret)).body.error).toBe("invalid_client");
+    expect((await call(`${base}/${client.clientId}`, issued)).status).toBe(200);
+  });
+
+  it("counts every PUT, allowed or not", async () => {
+    const { sim, tenant, base } = await start();
+    const admin = await tokenFor(sim, sim.addAdminClient(tenant));
+    const client = sim.addClient(tenant);
+    const self = await tokenFor(sim, client);
+    const url = `${base}/${client.clientId}/Secrets/${client.secretId}`;
+    const extended = await call(url, admin, "PUT", { Expiration: inAnHour(), Expires: true });
+    expect(extended.status).toBe(200);
+    expect((await call(url, self, "PUT", { Expiration: inAnHour(), Expires: true })).status).toBe(403);
+    expect(sim.stats.puts).toBe(2);
+  });
+});
+
+describe("the OCS simulator's client API, as the client itself", () => {
+  it("lets a client add, list and delete its own secrets, and nothing else", async () => {
+    const { sim, tenant, base } = await start();
+    const client = sim.addClient(tenant);
+    const other = sim.addClient(tenant);
+    const self = await tokenFor(sim, client);
+    const own = `${base}/${client.clientId}`;
+
+    expect((await call(own, self)).body.Id).toBe(client.clientId);
+    const added = await call(`${own}/Secrets`, self, "POST", secretBody("next"));
+    expect(added.status).toBe(201);
+    expect(added.body).toMatchObject({
+      Id: 2,
+      Description: "next",
+      Expires: true,
+      Secret: expect.any(String),
+    });
+    expect((await call(`${own}/Secrets`, self)).body).toHaveLength(2);
+    expect((await call(`${own}/Secrets/${client.secretId}`, self, "DELETE")).status).toBe(204);
+
+    for (const [url, method] of [
+      [`${base}/${other.clientId}`, "GET"],
+      [`${base}/${other.clientId}/Secrets`, "GET"],
+      [`${base}/${other.clientId}/Secrets`, "POST"],
+      [base, "GET"],
+      [base, "POST"],
+      [own, "DELETE"],
+    ] as const) {
+      const refused = await call(url, self, method, method === "POST" ? secretBody() : undefined);
+      expect([url, method, refused.status]).toEqual([url, method, 403]);
+      expectErrorBody(refused.body);
+    }
+  });
+
+  it("answers 401 without a valid token, 403 in another tenant and 404 for an unknown tenant", async () => {
+    const { sim, tenant, base } = await start();
+    const admin = await tokenFor(sim, sim.addAdminClient(tenant));
+    const other = sim.addTenant();
+    expect((await call(base, undefined)).status).toBe(401);
+    const bogus = await call(base, "not-a-token");
+    expect(bogus.status).toBe(401);
+    expectErrorBody(bogus.body);
+    expect((await call(`${sim.url}/api/v1/Tenants/${other}/ClientCredentialClients`, admin)).status).toBe(
+      403,
+    );
+    const unknown = await call(
+      `${sim.url}/api/v1/Tenants/${crypto.randomUUID()}/ClientCredentialClients`,
+      admin,
+    );
+    expect(unknown.status).toBe(404);
+  });
+});
+
+describe("the OCS simulator's faults", () => {
+  it("answers 429 with Retry-After", async () => {
+    const { sim, tenant, base } = await start();
+    const admin = await tokenFor(sim, sim.addAdminClient(tenant));
+    sim.setFaults({ failureRate: 1, failureKinds: ["429"], retryAfterSeconds: 7 });
+    const throttled = await call(base, admin);
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers.get("retry-after")).toBe("7");
+    expectErrorBody(throttled.body);
+    expect(sim.stats.injectedFailures).toBe(1);
+  });
+
+  it("carries out a POST whose answer is lost; drops a GET", async () => {
+    const { sim, tenant, base } = await start();
+    const admin = await tokenFor(sim, sim.addAdminClient(tenant));
+    const client = sim.addClient(tenant);
+    sim.setFaults({ failureRate: 1, failureKinds: ["lostResponse"] });
+    await expect(
+      call(`${base}/${client.clientId}/Secrets`, admin, "POST", secretBody("lost")),
+    ).rejects.toThrow();
+    await expect(call(`${base}/${client.clientId}/Secrets`, admin)).rejects.toThrow();
+    expect(sim.secrets(tenant, client.clientId).map((s) => s.description)).toEqual([
+      "Created in the portal",
+      "lost",
+    ]);
+  });
+
+  it("holds a timed-out request until the client gives up, and stop() closes it", async () => {
+    const { sim, tenant } = await start();
+    sim.setFaults({ failureRate: 1, failureKinds: ["timeout"] });
+    const signal = AbortSignal.timeout(100);
+    await expect(
+      fetch(`${sim.url}/api/v1/Tenants/${tenant}/ClientCredentialClients`, { signal }),
+    ).rejects.toThrow();
+    const held = fetch(`${sim.url}/identity/.well-known/openid-configuration`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sim.stop();
+    await expect(held).rejects.toThrow();
+  });
+
+  it("adds latency to every response", async () => {
+    const { sim } = await start();
+    sim.setFaults({ latencyMs: 80 });
+    const started = Date.now();
+    await call(`${sim.url}/identity/.well-known/openid-configuration`, undefined);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(75);
+  });
+});
