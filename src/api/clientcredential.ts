@@ -97,11 +97,10 @@ export const clientCredentialSpec = z
       description:
         "Display name of the client, used only when Rotor creates it. Default: <namespace>/<name>.",
     }),
-    roleIds: z
-      .array(guid("roleIds[*]"))
-      .max(50)
-      .optional()
-      .meta({ description: "Role ids given to the client when Rotor creates it at an OCS issuer." }),
+    roleIds: z.array(guid("roleIds[*]")).max(50).optional().meta({
+      description:
+        "Role ids given to the client when Rotor creates it at an OCS issuer; must include the tenant's Member role id.",
+    }),
     bootstrapSecretRef: bootstrapSecretRef.optional(),
     description: z
       .string()

@@ -126,8 +126,9 @@ export function errorDetail(body: unknown): string {
 function networkCode(error: unknown): string {
   if (error instanceof Error) {
     if (error.name === "TimeoutError" || error.name === "AbortError") return "timeout";
-    const cause = (error as { cause?: { code?: string } }).cause;
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     if (cause?.code) return cause.code;
+    if (cause?.message) return scrub(cause.message);
   }
   return "network error";
 }

@@ -20,6 +20,7 @@ import type { Credential, TokenSource } from "./tokens.ts";
  * guess that fits a 200-character spec.description plus Rotor's marker.
  */
 export const OCS_MAX_DESCRIPTION = 255;
+/** The API's default page size. */
 const PAGE_SIZE = 100;
 /** How a secret without expiration is listed: it never frees its slot by itself. */
 const NEVER = "9999-12-31T23:59:59.000Z";
@@ -57,10 +58,12 @@ export class OcsIssuer implements Issuer {
   readonly createsNamedClients = false;
   private readonly tenant: OcsTenant;
   private readonly auth: OcsAuth;
+  private readonly pageSize: number;
 
-  constructor(tenant: OcsTenant, auth: OcsAuth) {
+  constructor(tenant: OcsTenant, auth: OcsAuth, options: { pageSize?: number } = {}) {
     this.tenant = tenant;
     this.auth = auth;
+    this.pageSize = options.pageSize ?? PAGE_SIZE;
   }
 
   get tokenUrl(): string | undefined {
@@ -121,10 +124,10 @@ export class OcsIssuer implements Issuer {
     const what = `list the secrets of client ${clientId}`;
     const secrets: IssuerSecret[] = [];
     // Every page, until Total-Count is reached (or a short page says there is no more).
-    for (let skip = 0; ; skip += PAGE_SIZE) {
+    for (let skip = 0; ; skip += this.pageSize) {
       const response = await this.api({
         method: "GET",
-        path: `${clientPath(clientId)}/Secrets?skip=${skip}&count=${PAGE_SIZE}`,
+        path: `${clientPath(clientId)}/Secrets?skip=${skip}&count=${this.pageSize}`,
         what,
       });
       if (response.status === 404)
@@ -144,7 +147,7 @@ export class OcsIssuer implements Issuer {
       const total = Number(response.headers.get("total-count"));
       const done =
         Number.isFinite(total) && response.headers.has("total-count") ? secrets.length >= total : true;
-      if (done || page.length < PAGE_SIZE) return secrets;
+      if (done || page.length < this.pageSize) return secrets;
     }
   }
 

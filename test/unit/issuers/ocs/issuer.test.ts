@@ -1,0 +1,214 @@
+/**
+ * The OCS issuer against the simulator over real HTTP: what it asks the tenant for, and how
+ * the tenant's answers become IssuerErrors the controller acts on.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IssuerError } from "../../../../src/issuers/issuer.ts";
+import { OcsHttp } from "../../../../src/issuers/ocs/http.ts";
+import { type OcsAuth, OcsIssuer, type OcsTenant } from "../../../../src/issuers/ocs/issuer.ts";
+import { Throttle } from "../../../../src/issuers/ocs/throttle.ts";
+import { TokenSource } from "../../../../src/issuers/ocs/tokens.ts";
+import { OcsSimulator, TENANT_MEMBER_ROLE_ID } from "../../../simulator/ocs/server.ts";
+
+let sim: OcsSimulator;
+let tenantId: string;
+let admin: { clientId: string; secret: string };
+
+beforeAll(async () => {
+  sim = await OcsSimulator.start();
+  tenantId = sim.addTenant();
+  admin = sim.addAdminClient(tenantId);
+});
+afterAll(() => sim.stop());
+
+function tenant(overrides: Partial<OcsTenant> = {}): OcsTenant {
+  const http = new OcsHttp({
+    timeoutMs: 2000,
+    maxAttempts: 4,
+    backoff: { baseMs: 1, maxMs: 10 },
+    maxRetryAfterMs: 5000,
+    throttle: new Throttle({ maxConcurrent: 4, perSecond: 1000 }),
+  });
+  return {
+    url: sim.url,
+    tenantId,
+    http,
+    tokens: new TokenSource(http, sim.url),
+    accessTokenLifetimeSeconds: undefined,
+    ...overrides,
+  };
+}
+
+const asAdmin = (secret = admin.secret): OcsAuth => ({
+  mode: "admin",
+  credential: async () => ({ clientId: admin.clientId, secret }),
+});
+const in2h = () => new Date(Date.now() + 2 * 3600_000);
+
+async function failure(promise: Promise<unknown>): Promise<IssuerError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(IssuerError);
+  return error as IssuerError;
+}
+
+describe("OcsIssuer with an administrator client", () => {
+  it("creates a client with its first secret, which works at the discovered token endpoint", async () => {
+    const issuer = new OcsIssuer(tenant(), asAdmin());
+    const clientId = crypto.randomUUID();
+    const first = await issuer.createClient({
+      clientId,
+      name: "orders",
+      roleIds: [TENANT_MEMBER_ROLE_ID],
+      firstSecret: { description: "orders (rotor:x:1)", expiration: in2h() },
+    });
+    expect(issuer.tokenUrl).toBe(`${sim.url}/identity/connect/token`);
+    expect(first.description).toBe("orders (rotor:x:1)");
+    expect(await issuer.verify(clientId, first.value)).toEqual({ ok: true });
+    expect(await issuer.clientExists(clientId)).toBe(true);
+    expect(await issuer.listSecrets(clientId)).toEqual([
+      { id: first.id, description: first.description, expiration: expect.any(String) },
+    ]);
+    const taken = await failure(
+      issuer.createClient({
+        clientId,
+        name: "again",
+        roleIds: [TENANT_MEMBER_ROLE_ID],
+        firstSecret: { description: "x", expiration: in2h() },
+      }),
+    );
+    expect(taken.kind).toBe("ClientExists");
+    await issuer.deleteClient(clientId);
+    expect(await issuer.clientExists(clientId)).toBe(false);
+  });
+
+  it("lists every page, following Total-Count", async () => {
+    const client = sim.addClient(tenantId);
+    for (let i = 0; i < 6; i++) sim.addSecret(tenantId, client.clientId, { description: `s${i}` });
+    const issuer = new OcsIssuer(tenant(), asAdmin(), { pageSize: 3 });
+    const listed = await issuer.listSecrets(client.clientId);
+    expect(listed.map((s) => s.id).sort()).toEqual(
+      sim
+        .secrets(tenantId, client.clientId)
+        .map((s) => s.id)
+        .sort(),
+    );
+    expect(listed).toHaveLength(7);
+  });
+
+  it("turns the 400 at the limit of 10 into SlotsExhausted", async () => {
+    const client = sim.addClient(tenantId);
+    for (let i = 1; i < 10; i++) sim.addSecret(tenantId, client.clientId);
+    const issuer = new OcsIssuer(tenant(), asAdmin());
+    const full = await failure(
+      issuer.mintSecret(client.clientId, { description: "one more", expiration: in2h() }),
+    );
+    expect(full.kind).toBe("SlotsExhausted");
+    expect(sim.secrets(tenantId, client.clientId)).toHaveLength(10);
+  });
+
+  it("reports a client that does not exist as ClientNotFound, and revoking in it as done", async () => {
+    const issuer = new OcsIssuer(tenant(), asAdmin());
+    const missing = crypto.randomUUID();
+    expect((await failure(issuer.listSecrets(missing))).kind).toBe("ClientNotFound");
+    expect((await failure(issuer.mintSecret(missing, { description: "x", expiration: in2h() }))).kind).toBe(
+      "ClientNotFound",
+    );
+    await issuer.revokeSecret(missing, "1");
+  });
+
+  it("reuses its token until it nears expiry", async () => {
+    const issuer = new OcsIssuer(tenant(), asAdmin());
+    const client = sim.addClient(tenantId);
+    await issuer.listSecrets(client.clientId);
+    const issued = sim.stats.tokensIssued;
+    for (let i = 0; i < 5; i++) await issuer.listSecrets(client.clientId);
+    expect(sim.stats.tokensIssued).toBe(issued);
+  });
+
+  it("never extends a secret: no PUT, whatever it does", () => {
+    expect(sim.stats.puts).toBe(0);
+  });
+
+  it("says why in check(): bad credentials, unknown tenant, unreachable host", async () => {
+    expect(await new OcsIssuer(tenant(), asAdmin()).check()).toMatchObject({
+      ok: true,
+      reason: "Authenticated",
+    });
+    const bad = await new OcsIssuer(tenant(), asAdmin("wrong")).check();
+    expect(bad).toMatchObject({ ok: false, reason: "BadCredentials" });
+    expect(bad.message).not.toContain("wrong");
+    expect(await new OcsIssuer(tenant({ tenantId: crypto.randomUUID() }), asAdmin()).check()).toMatchObject({
+      ok: false,
+      reason: "TenantNotFound",
+    });
+    const member = sim.addClient(tenantId);
+    const notAdmin = await new OcsIssuer(tenant(), {
+      mode: "admin",
+      credential: async () => ({ clientId: member.clientId, secret: member.secret }),
+    }).check();
+    expect(notAdmin).toMatchObject({ ok: false, reason: "Forbidden" });
+    const unreachable = tenant();
+    const away = new OcsIssuer(
+      {
+        ...unreachable,
+        url: "http://127.0.0.1:9",
+        tokens: new TokenSource(unreachable.http, "http://127.0.0.1:9"),
+      },
+      asAdmin(),
+    );
+    expect(await away.check()).toMatchObject({ ok: false, reason: "Unreachable" });
+  });
+});
+
+describe("OcsIssuer with self authentication", () => {
+  it("authenticates as the client with the first of its secrets that works, and rotates itself", async () => {
+    const client = sim.addClient(tenantId);
+    const issuer = new OcsIssuer(tenant(), {
+      mode: "self",
+      clientId: client.clientId,
+      secrets: async () => ["revoked-or-wrong", client.secret],
+    });
+    const minted = await issuer.mintSecret(client.clientId, { description: "mine", expiration: in2h() });
+    expect(await issuer.verify(client.clientId, minted.value)).toEqual({ ok: true });
+    await issuer.revokeSecret(client.clientId, client.secretId);
+    expect((await issuer.listSecrets(client.clientId)).map((s) => s.id)).toEqual([minted.id]);
+  });
+
+  it("cannot create clients, and cannot touch another client", async () => {
+    const client = sim.addClient(tenantId);
+    const other = sim.addClient(tenantId);
+    const issuer = new OcsIssuer(tenant(), {
+      mode: "self",
+      clientId: client.clientId,
+      secrets: async () => [client.secret],
+    });
+    const create = await failure(
+      issuer.createClient({
+        clientId: crypto.randomUUID(),
+        name: "x",
+        roleIds: [TENANT_MEMBER_ROLE_ID],
+        firstSecret: { description: "x", expiration: in2h() },
+      }),
+    );
+    expect(create.message).toContain("auth.self cannot create clients");
+    const foreign = await failure(issuer.listSecrets(other.clientId));
+    expect(foreign.kind).toBe("Rejected");
+    expect(foreign.message).toContain("403");
+  });
+
+  it("reports a client none of whose secrets works, without showing them", async () => {
+    const client = sim.addClient(tenantId);
+    const issuer = new OcsIssuer(tenant(), {
+      mode: "self",
+      clientId: client.clientId,
+      secrets: async () => ["nope-nope"],
+    });
+    const error = await failure(issuer.listSecrets(client.clientId));
+    expect(error.kind).toBe("Rejected");
+    expect(error.message).toContain("could not authenticate");
+    expect(error.message).not.toContain("nope-nope");
+  });
+});
