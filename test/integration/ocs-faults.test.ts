@@ -16,7 +16,7 @@ import {
   versionSecrets,
   waitForReady,
 } from "../support/credentials.ts";
-import { createCredentialIssuer, putSecret, waitForIssuer } from "../support/issuers.ts";
+import { createIssuer, putSecret, waitForIssuer } from "../support/issuers.ts";
 import { type RotorProcess, startRotor } from "../support/rotor.ts";
 
 const CREDENTIALS = 10;
@@ -41,10 +41,13 @@ beforeAll(async () => {
     "--issuer-check-interval=5s",
     "--verify-timeout=20s",
   ]);
-  await createCredentialIssuer(ns.name, "tenant", {
-    ocs: { url: sim.url, tenantId: tenant, auth: { clientCredentials: { secretRef: { name: "admin" } } } },
-  });
-  await waitForIssuer(ns.name, "tenant", "True");
+  await createIssuer(
+    { namespace: ns.name, name: "tenant" },
+    {
+      ocs: { url: sim.url, tenantId: tenant, auth: { clientCredentials: { secretRef: { name: "admin" } } } },
+    },
+  );
+  await waitForIssuer({ namespace: ns.name, name: "tenant" }, "True");
 });
 afterAll(async () => {
   await rotor?.stop();

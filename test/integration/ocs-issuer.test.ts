@@ -8,7 +8,7 @@ import { EventsV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OcsSimulator } from "../simulator/ocs/server.ts";
 import { TENANT_MEMBER_ROLE_ID } from "../simulator/ocs/store.ts";
-import { eventually, kubeConfig, testNamespace } from "../support/cluster.ts";
+import { eventually, kubeConfig, kubectl, testNamespace } from "../support/cluster.ts";
 import {
   annotate,
   condition,
@@ -21,14 +21,15 @@ import {
   versionSecrets,
   waitForReady,
 } from "../support/credentials.ts";
-import { createCredentialIssuer, putSecret, readyCondition, waitForIssuer } from "../support/issuers.ts";
-import { type RotorProcess, startRotor } from "../support/rotor.ts";
+import { createIssuer, deleteIssuer, putSecret, readyCondition, waitForIssuer } from "../support/issuers.ts";
+import { OPERATOR_NAMESPACE, type RotorProcess, startRotor } from "../support/rotor.ts";
 import { createDeployment, podSpec, readyPods } from "../support/workloads.ts";
 
 let rotor: RotorProcess;
 let sim: OcsSimulator;
 let tenant: string;
 let ns: Awaited<ReturnType<typeof testNamespace>>;
+const clusterIssuers: Array<{ name: string }> = [];
 /** Every secret value this file saw: none may appear in Rotor's output. */
 const values = new Set<string>();
 
@@ -49,18 +50,28 @@ beforeAll(async () => {
   values.add(admin.secret);
   await putSecret(ns.name, "adh-admin", { client_id: admin.clientId, client_secret: admin.secret });
   rotor = await startRotor(["--issuer-check-interval=5s", "--verify-timeout=10s", "--finalizer-timeout=20s"]);
-  await createCredentialIssuer(ns.name, adminIssuer, {
-    ocs: {
-      url: sim.url,
-      tenantId: tenant,
-      auth: { clientCredentials: { secretRef: { name: "adh-admin" } } },
+  await createIssuer(
+    { namespace: ns.name, name: adminIssuer },
+    {
+      ocs: {
+        url: sim.url,
+        tenantId: tenant,
+        auth: { clientCredentials: { secretRef: { name: "adh-admin" } } },
+      },
     },
-  });
-  await createCredentialIssuer(ns.name, selfIssuer, {
-    ocs: { url: sim.url, tenantId: tenant, auth: { self: {} } },
-  });
+  );
+  await createIssuer(
+    { namespace: ns.name, name: selfIssuer },
+    {
+      ocs: { url: sim.url, tenantId: tenant, auth: { self: {} } },
+    },
+  );
 });
 afterAll(async () => {
+  for (const ref of clusterIssuers) {
+    await deleteIssuer(ref);
+    kubectl(["-n", OPERATOR_NAMESPACE, "delete", "secret", ref.name, "--ignore-not-found"]);
+  }
   await rotor?.stop();
   await ns?.remove();
   await sim?.stop();
@@ -75,10 +86,10 @@ async function currentValue(name: string): Promise<{ clientId: string; value: st
 
 describe("OCS issuers", () => {
   it("are Ready once Rotor has authenticated (administrator) or reached the tenant (self)", async () => {
-    const admin = await waitForIssuer(ns.name, adminIssuer, "True", "Authenticated");
+    const admin = await waitForIssuer({ namespace: ns.name, name: adminIssuer }, "True", "Authenticated");
     expect(admin.status?.tokenEndpoint).toBe(tokenEndpoint());
     expect(admin.status?.lastCheckTime).toBeTruthy();
-    const self = await waitForIssuer(ns.name, selfIssuer, "True", "Reachable");
+    const self = await waitForIssuer({ namespace: ns.name, name: selfIssuer }, "True", "Reachable");
     expect(self.status?.tokenEndpoint).toBe(tokenEndpoint());
   });
 });
@@ -241,6 +252,55 @@ describe("a ClientCredential on an OCS issuer with self authentication", () => {
   });
 });
 
+describe("a ClusterCredentialIssuer for OCS", () => {
+  it("reads its administrator Secret only from Rotor's namespace and admits only the namespaces it selects", {
+    timeout: 120_000,
+  }, async () => {
+    const admin = sim.addAdminClient(tenant);
+    values.add(admin.secret);
+    const shared = { name: `${ns.name}-shared` };
+    const local = { name: `${ns.name}-local` };
+    const picky = { name: `${ns.name}-picky` };
+    clusterIssuers.push(shared, local, picky);
+    await putSecret(OPERATOR_NAMESPACE, shared.name, {
+      client_id: admin.clientId,
+      client_secret: admin.secret,
+    });
+    const ocs = (secret: string) => ({
+      url: sim.url,
+      tenantId: tenant,
+      auth: { clientCredentials: { secretRef: { name: secret } } },
+    });
+    await createIssuer(shared, { ocs: ocs(shared.name) });
+    // "adh-admin" exists only in the test namespace: a cluster issuer must not find it there.
+    await createIssuer(local, { ocs: ocs("adh-admin") });
+    await createIssuer(picky, {
+      ocs: ocs(shared.name),
+      namespaceSelector: { matchLabels: { team: "nobody" } },
+    });
+
+    await waitForIssuer(shared, "True", "Authenticated");
+    const refused = await waitForIssuer(local, "False", "CredentialsUnavailable");
+    expect(readyCondition(refused)?.message).toContain(
+      `Secret ${OPERATOR_NAMESPACE}/adh-admin does not exist`,
+    );
+
+    const use = (name: string) => ({
+      issuerRef: { kind: "ClusterCredentialIssuer", name },
+      roleIds: [TENANT_MEMBER_ROLE_ID],
+      rollout: { strategy: "None" },
+    });
+    await createClientCredential(ns.name, "via-shared", use(shared.name));
+    await createClientCredential(ns.name, "via-picky", use(picky.name));
+    const ready = await waitForReady(ns.name, "via-shared");
+    expect(sim.hasClient(tenant, ready.status?.clientId as string)).toBe(true);
+    await eventually("IssuerNotAllowed", async () => {
+      const cc = await getClientCredential(ns.name, "via-picky");
+      return condition(cc, "Ready")?.reason === "IssuerNotAllowed" ? true : undefined;
+    });
+  });
+});
+
 describe("an OCS issuer Rotor cannot use", () => {
   it("is not Ready and says why; its ClientCredentials report IssuerError; Rotor carries on", {
     timeout: 120_000,
@@ -288,14 +348,14 @@ describe("an OCS issuer Rotor cannot use", () => {
       ],
     ];
     for (const [name, ocs] of cases) {
-      await createCredentialIssuer(ns.name, name, { ocs });
+      await createIssuer({ namespace: ns.name, name }, { ocs });
       await createClientCredential(ns.name, `via-${name}`, {
         issuerRef: { kind: "CredentialIssuer", name },
         roleIds: [TENANT_MEMBER_ROLE_ID],
       });
     }
     for (const [name, , reason, says] of cases) {
-      const issuer = await waitForIssuer(ns.name, name, "False", reason);
+      const issuer = await waitForIssuer({ namespace: ns.name, name }, "False", reason);
       expect(readyCondition(issuer)?.message).toContain(says);
       // Once the issuer was checked, its ClientCredentials say what is wrong with it.
       await eventually(`via-${name} IssuerError naming ${reason}`, async () => {
@@ -308,7 +368,7 @@ describe("an OCS issuer Rotor cannot use", () => {
     // The administrator's Secret is fixed: the issuer recovers on its next check, and so does
     // the ClientCredential that waited for it.
     await putSecret(ns.name, "wrong-admin", { client_id: admin.clientId, client_secret: admin.secret });
-    await waitForIssuer(ns.name, "bad-credentials", "True", "Authenticated");
+    await waitForIssuer({ namespace: ns.name, name: "bad-credentials" }, "True", "Authenticated");
     await waitForReady(ns.name, "via-bad-credentials");
   });
 

@@ -1,4 +1,4 @@
-/** Helpers for CredentialIssuers and the Secrets they read, from a test. */
+/** Helpers for CredentialIssuers, ClusterCredentialIssuers and the Secrets they read, from a test. */
 import { CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import { eventually, kubeConfig } from "./cluster.ts";
 
@@ -12,22 +12,38 @@ export interface IssuerJson {
   };
 }
 
-const path = { group: "rotor.dev", version: "v1alpha1", plural: "credentialissuers" };
-
-export async function createCredentialIssuer(namespace: string, name: string, spec: Record<string, unknown>) {
-  await kubeConfig()
-    .makeApiClient(CustomObjectsApi)
-    .createNamespacedCustomObject({
-      ...path,
-      namespace,
-      body: { apiVersion: "rotor.dev/v1alpha1", kind: "CredentialIssuer", metadata: { name }, spec },
-    });
+/** A CredentialIssuer when `namespace` is given, else a ClusterCredentialIssuer. */
+export interface IssuerRef {
+  namespace?: string;
+  name: string;
 }
 
-export async function getCredentialIssuer(namespace: string, name: string): Promise<IssuerJson> {
-  return (await kubeConfig()
-    .makeApiClient(CustomObjectsApi)
-    .getNamespacedCustomObject({ ...path, namespace, name })) as IssuerJson;
+const group = { group: "rotor.dev", version: "v1alpha1" };
+const custom = () => kubeConfig().makeApiClient(CustomObjectsApi);
+const kindOf = (ref: IssuerRef) => (ref.namespace ? "CredentialIssuer" : "ClusterCredentialIssuer");
+const pluralOf = (ref: IssuerRef) => (ref.namespace ? "credentialissuers" : "clustercredentialissuers");
+
+export async function createIssuer(ref: IssuerRef, spec: Record<string, unknown>) {
+  const body = { apiVersion: "rotor.dev/v1alpha1", kind: kindOf(ref), metadata: { name: ref.name }, spec };
+  const plural = pluralOf(ref);
+  if (ref.namespace)
+    await custom().createNamespacedCustomObject({ ...group, plural, namespace: ref.namespace, body });
+  else await custom().createClusterCustomObject({ ...group, plural, body });
+}
+
+export async function getIssuer(ref: IssuerRef): Promise<IssuerJson> {
+  const plural = pluralOf(ref);
+  return (await (ref.namespace
+    ? custom().getNamespacedCustomObject({ ...group, plural, namespace: ref.namespace, name: ref.name })
+    : custom().getClusterCustomObject({ ...group, plural, name: ref.name }))) as IssuerJson;
+}
+
+export async function deleteIssuer(ref: IssuerRef) {
+  const plural = pluralOf(ref);
+  await (ref.namespace
+    ? custom().deleteNamespacedCustomObject({ ...group, plural, namespace: ref.namespace, name: ref.name })
+    : custom().deleteClusterCustomObject({ ...group, plural, name: ref.name })
+  ).catch(() => undefined);
 }
 
 export const readyCondition = (issuer: { status?: IssuerJson["status"] } | undefined) =>
@@ -35,16 +51,15 @@ export const readyCondition = (issuer: { status?: IssuerJson["status"] } | undef
 
 /** Waits until the issuer's Ready condition has this status (and reason, when given). */
 export function waitForIssuer(
-  namespace: string,
-  name: string,
+  ref: IssuerRef,
   status: "True" | "False",
   reason?: string,
   timeoutMs = 60_000,
 ): Promise<IssuerJson> {
   return eventually(
-    `CredentialIssuer ${name} Ready=${status}${reason ? ` (${reason})` : ""}`,
+    `${kindOf(ref)} ${ref.name} Ready=${status}${reason ? ` (${reason})` : ""}`,
     async () => {
-      const issuer = await getCredentialIssuer(namespace, name);
+      const issuer = await getIssuer(ref);
       const ready = readyCondition(issuer);
       return ready?.status === status && (!reason || ready.reason === reason) ? issuer : undefined;
     },
