@@ -134,10 +134,11 @@ export class Observer {
       spec.rollout.strategy !== "None" && versions.some((v) => v.activatedAt) && !metadata.deletionTimestamp;
     const consumers = watchConsumers ? await this.consumers.observe(namespace, secretName) : undefined;
 
-    // auth.self: pods still reading the bootstrap Secret keep the bootstrap secret alive.
+    // auth.self: pods still reading the bootstrap Secret keep the bootstrap secret alive. Looked
+    // at only while that secret exists at the issuer.
     const bootstrapRef = resolved.ok && resolved.selfAuth ? spec.bootstrapSecretRef : undefined;
     const bootstrap =
-      bootstrapRef?.secretId !== undefined
+      bootstrapRef?.secretId !== undefined && issuerSecrets?.some((s) => s.id === bootstrapRef.secretId)
         ? {
             secretId: bootstrapRef.secretId,
             secretName: bootstrapRef.name,

@@ -1,6 +1,4 @@
-/** How issuer objects are named in work queues, and how Rotor authenticates to one. */
-import type { OcsAuth } from "../../issuers/ocs/issuer.ts";
-import type { Connection, OcsSpec } from "./tenants.ts";
+/** How issuer objects are named in work queues: `<kind>/<namespace>/<name>` or `<kind>/<name>`. */
 
 export interface IssuerRef {
   kind: "CredentialIssuer" | "ClusterCredentialIssuer";
@@ -15,11 +13,4 @@ export const issuerKey = (ref: IssuerRef): string =>
 export function parseIssuerKey(key: string): IssuerRef {
   const [kind, first, second] = key.split("/") as [IssuerRef["kind"], string, string | undefined];
   return second === undefined ? { kind, name: first } : { kind, namespace: first, name: second };
-}
-
-/** How the issuer's own check authenticates: as the administrator, or (auth.self) not at all. */
-export function adminAuth(connection: Connection, spec: OcsSpec): OcsAuth {
-  return spec.auth.self
-    ? { mode: "self", clientId: "", secrets: async () => [] }
-    : { mode: "admin", credential: connection.adminCredential };
 }

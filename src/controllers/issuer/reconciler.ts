@@ -13,7 +13,7 @@ import type { Reconciler, Result } from "../../runtime/controller.ts";
 import type { EventRecorder } from "../../runtime/events.ts";
 import { isNotFound, makeClient, mergePatch } from "../../runtime/kube.ts";
 import type { Logger } from "../../runtime/log.ts";
-import { adminAuth, type IssuerRef, parseIssuerKey } from "./keys.ts";
+import { type IssuerRef, parseIssuerKey } from "./keys.ts";
 import type { OcsTenants, Readiness } from "./tenants.ts";
 
 export interface IssuerReconcilerOptions {
@@ -148,7 +148,13 @@ export class IssuerReconciler implements Reconciler {
     }
     const secretNamespace = ref.namespace ?? this.options.operatorNamespace;
     const connection = this.tenants.connect(key, spec.ocs, secretNamespace);
-    const issuer = new OcsIssuer(connection.tenant, adminAuth(connection, spec.ocs));
+    // With auth.self there is no administrator: the check stops after discovery.
+    const issuer = new OcsIssuer(
+      connection.tenant,
+      spec.ocs.auth.self
+        ? { mode: "self", clientId: "", secrets: async () => [] }
+        : { mode: "admin", credential: connection.adminCredential },
+    );
     const result = await issuer.check();
     return { result, tokenEndpoint: connection.tenant.tokens.knownEndpoint };
   }

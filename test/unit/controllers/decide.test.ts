@@ -83,6 +83,16 @@ function snapshot(overrides: Partial<Snapshot> = {}, spec: Record<string, unknow
 }
 
 const inSyncTarget = (id: string) => ({ state: "owned" as const, secretId: id, inSync: true });
+
+/** auth.self: bootstrap secret 3, replaced at minute 10 by Rotor's secret 10; `pods` read the bootstrap Secret. */
+const bootstrapped = (pods: NonNullable<Snapshot["consumers"]>["pods"]) =>
+  snapshot({
+    versions: [version("10")],
+    issuerSecrets: [foreign("3"), mine("10")],
+    target: inSyncTarget("10"),
+    consumers: { pods: [], workloads: [] },
+    bootstrap: { secretId: "3", secretName: "boot", consumers: { pods, workloads: [] } },
+  });
 const types = (actions: Action[]) =>
   actions.map((a) =>
     a.type === "revoke"
@@ -311,53 +321,28 @@ describe("decide", () => {
     ],
     [
       "auth.self: keeps the bootstrap secret while pods still read the bootstrap Secret",
-      snapshot({
-        versions: [version("10")],
-        issuerSecrets: [foreign("3"), mine("10")],
-        target: inSyncTarget("10"),
-        consumers: { pods: [], workloads: [] },
-        bootstrap: {
-          secretId: "3",
-          secretName: "boot",
-          consumers: {
-            pods: [
-              {
-                name: "old",
-                createdAt: at(1).getTime(),
-                terminating: false,
-                workload: { kind: "Pod", name: "old", apiVersion: "v1" },
-              },
-            ],
-            workloads: [],
-          },
+      bootstrapped([
+        {
+          name: "old",
+          createdAt: at(1).getTime(),
+          terminating: false,
+          workload: { kind: "Pod", name: "old", apiVersion: "v1" },
         },
-      }),
+      ]),
       30,
       [],
       undefined,
     ],
     [
       "auth.self: keeps the bootstrap secret during gracePeriod after the first switch",
-      snapshot({
-        versions: [version("10")],
-        issuerSecrets: [foreign("3"), mine("10")],
-        target: inSyncTarget("10"),
-        consumers: { pods: [], workloads: [] },
-        bootstrap: { secretId: "3", secretName: "boot", consumers: { pods: [], workloads: [] } },
-      }),
+      bootstrapped([]),
       14,
       [],
       undefined,
     ],
     [
       "auth.self: revokes the bootstrap secret once nobody reads it and gracePeriod passed",
-      snapshot({
-        versions: [version("10")],
-        issuerSecrets: [foreign("3"), mine("10")],
-        target: inSyncTarget("10"),
-        consumers: { pods: [], workloads: [] },
-        bootstrap: { secretId: "3", secretName: "boot", consumers: { pods: [], workloads: [] } },
-      }),
+      bootstrapped([]),
       15,
       ["revoke:3:bootstrap"],
       undefined,
