@@ -78,12 +78,29 @@ if (flags.help) {
   process.exit(0);
 }
 
+/** A flag that must be a whole number ≥ min: a typo must stop Rotor, not make it stall. */
+function count(name: keyof typeof FLAGS, min = 1): number {
+  const value = Number(flags[name]);
+  if (!Number.isInteger(value) || value < min) {
+    console.error(`--${name} must be a whole number of at least ${min}, not ${JSON.stringify(flags[name])}`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const numbers = {
+  port: count("port", 0),
+  workers: count("workers"),
+  maxRestartsPerNamespace: count("max-restarts-per-namespace"),
+  issuerMaxConcurrent: count("issuer-max-concurrent-requests"),
+  issuerPerSecond: count("issuer-requests-per-second"),
+};
 const log = createLogger(flags["log-level"]);
 
 async function main() {
   const kc = loadKubeConfig(flags.kubeconfig);
   const namespace = flags.namespace as string;
-  const port = Number(flags.port);
+  const port = numbers.port;
   const now = () => new Date();
   const fatal = (reason: string) => {
     log.fatal({ reason }, "exiting so that Kubernetes restarts Rotor");
@@ -175,8 +192,8 @@ async function main() {
       maxRetryAfterMs: 30_000,
     },
     throttle: {
-      maxConcurrent: Number(flags["issuer-max-concurrent-requests"]),
-      perSecond: Number(flags["issuer-requests-per-second"]),
+      maxConcurrent: numbers.issuerMaxConcurrent,
+      perSecond: numbers.issuerPerSecond,
     },
     onAttempt: (issuer, method, outcome) => ocsRequests.inc({ issuer, method, outcome }),
   });
@@ -195,7 +212,7 @@ async function main() {
       events,
       new Restarter(kc, log, {
         windowMs: parseDuration(flags["restart-window"] as string),
-        maxPerNamespace: Number(flags["max-restarts-per-namespace"]),
+        maxPerNamespace: numbers.maxRestartsPerNamespace,
       }),
       log,
       { verifyTimeoutMs: parseDuration(flags["verify-timeout"] as string), now },
@@ -211,7 +228,7 @@ async function main() {
   );
   const controller = new Controller({
     name: "clientcredential",
-    workers: Number(flags.workers),
+    workers: numbers.workers,
     queue,
     reconciler,
     log,
