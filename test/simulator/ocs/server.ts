@@ -164,8 +164,18 @@ export class OcsSimulator {
     return { clientId: client.id, secret: value, secretId: String(secret.id) };
   }
 
+  private second = { start: 0, requests: 0 };
+
+  private countForThisSecond(): void {
+    const start = Math.floor(Date.now() / 1000);
+    if (start !== this.second.start) this.second = { start, requests: 0 };
+    this.second.requests++;
+    this.stats.peakPerSecond = Math.max(this.stats.peakPerSecond, this.second.requests);
+  }
+
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     this.stats.requests++;
+    this.countForThisSecond();
     if (request.method === "PUT") this.stats.puts++;
     let body: string;
     try {

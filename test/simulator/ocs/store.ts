@@ -20,6 +20,8 @@ export const TOKEN_SCOPE = "ocsapi";
 export interface Stats {
   /** Every HTTP request received. */
   requests: number;
+  /** The most requests received within one wall-clock second: what a tenant's rate limit sees. */
+  peakPerSecond: number;
   injectedFailures: number;
   /** clientId -> successful POST creations (201s, including those whose answer was lost). */
   clientCreations: Map<string, number>;
@@ -94,6 +96,7 @@ export const isAdministrator = (client: ClientRecord) =>
 export class Store {
   readonly stats: Stats = {
     requests: 0,
+    peakPerSecond: 0,
     injectedFailures: 0,
     clientCreations: new Map(),
     puts: 0,
