@@ -264,7 +264,9 @@ async function main() {
   });
   const issuerInformers = (["CredentialIssuer", "ClusterCredentialIssuer"] as const).map((kind) => {
     const plural = kind === "CredentialIssuer" ? "credentialissuers" : "clustercredentialissuers";
-    const informer = new SupervisedInformer<{ metadata?: { namespace?: string; name?: string } }>({
+    const informer = new SupervisedInformer<{
+      metadata?: { namespace?: string; name?: string; generation?: number };
+    }>({
       name: plural,
       kc,
       path: `/apis/${GROUP}/${VERSION}/${plural}`,
@@ -274,8 +276,16 @@ async function main() {
     });
     const keyOfIssuer = (o: { metadata?: { namespace?: string; name?: string } }) =>
       issuerKey({ kind, namespace: o.metadata?.namespace, name: o.metadata?.name as string });
-    informer.onEvent((object) => {
-      if (leading) issuerQueue.add(keyOfIssuer(object));
+    // Only a new spec (or a new or deleted issuer) needs a check now: Rotor's own status writes
+    // would otherwise trigger the next check, and that one the next.
+    const seenGeneration = new Map<string, number | undefined>();
+    informer.onEvent((object, event) => {
+      const key = keyOfIssuer(object);
+      const generation = object.metadata?.generation;
+      const known = seenGeneration.has(key) && seenGeneration.get(key) === generation;
+      if (event === "delete") seenGeneration.delete(key);
+      else seenGeneration.set(key, generation);
+      if (leading && (event !== "update" || !known)) issuerQueue.add(key);
     });
     return { informer, keys: () => informer.list().map(keyOfIssuer) };
   });

@@ -91,6 +91,10 @@ describe("OCS issuers", () => {
     expect(admin.status?.lastCheckTime).toBeTruthy();
     const self = await waitForIssuer({ namespace: ns.name, name: selfIssuer }, "True", "Reachable");
     expect(self.status?.tokenEndpoint).toBe(tokenEndpoint());
+    // Checked on change and every --issuer-check-interval (5s here), not in a loop.
+    const tokens = sim.stats.tokensIssued;
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    expect(sim.stats.tokensIssued - tokens).toBeLessThanOrEqual(2);
   });
 });
 
