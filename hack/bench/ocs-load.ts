@@ -39,6 +39,14 @@ const rotor = await startRotor(
     ],
   },
 );
+const cleanup = async () => {
+  await rotor.stop();
+  await sim.stop();
+  await stopControlPlane(dir);
+  rmSync(dir, { recursive: true, force: true });
+};
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.on(signal, () => void cleanup().finally(() => process.exit(130)));
 try {
   const tenant = sim.addTenant();
   const admin = sim.addAdminClient(tenant);
@@ -91,10 +99,7 @@ try {
   console.log("| --- | --- | --- | --- | --- |");
   for (const row of rows) console.log(`| ${row.join(" | ")} |`);
 } finally {
-  await rotor.stop();
-  await sim.stop();
-  await stopControlPlane(dir);
-  rmSync(dir, { recursive: true, force: true });
+  await cleanup();
 }
 
 interface Cc {
