@@ -1,6 +1,11 @@
 /**
  * A per-issuer limit on requests in flight and per second, so that a thousand ClientCredentials
  * renewing at once queue up inside Rotor instead of hammering one tenant.
+ *
+ * The rate is guaranteed as the tenant sees it, whatever the network or event-loop delay: a
+ * request reaches the tenant somewhere between its start and its end, so it holds its place in
+ * the rate from its start until one second after its end. At any moment at most `perSecond`
+ * requests hold a place, hence at most `perSecond` arrive within any second.
  */
 export interface ThrottleOptions {
   maxConcurrent: number;
@@ -11,8 +16,8 @@ export class Throttle {
   private readonly options: ThrottleOptions;
   private inFlight = 0;
   private readonly waiting: Array<() => void> = [];
-  /** Start times of the last second's requests (a sliding window). */
-  private readonly starts: number[] = [];
+  /** Until when each place in the rate is held; Infinity while its request runs. */
+  private readonly held: Array<{ until: number }> = [];
 
   constructor(options: ThrottleOptions) {
     this.options = options;
@@ -20,32 +25,41 @@ export class Throttle {
 
   /** Runs `task` once a slot is free and the rate allows; slots are handed out in order. */
   async run<T>(task: () => Promise<T>): Promise<T> {
-    await this.acquire();
+    await this.acquireSlot();
+    const place = { until: Number.POSITIVE_INFINITY };
     try {
+      await this.acquirePlace(place);
       return await task();
     } finally {
-      this.release();
+      place.until = Date.now() + 1000;
+      this.releaseSlot();
     }
   }
 
-  private async acquire(): Promise<void> {
+  private async acquireSlot(): Promise<void> {
     if (this.inFlight >= this.options.maxConcurrent || this.waiting.length > 0) {
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
       this.inFlight++;
     }
+  }
+
+  private async acquirePlace(place: { until: number }): Promise<void> {
     for (;;) {
       const now = Date.now();
-      while (this.starts.length > 0 && (this.starts[0] as number) <= now - 1000) this.starts.shift();
-      if (this.starts.length < this.options.perSecond) {
-        this.starts.push(now);
+      for (let i = this.held.length - 1; i >= 0; i--)
+        if ((this.held[i] as { until: number }).until <= now) this.held.splice(i, 1);
+      if (this.held.length < this.options.perSecond) {
+        this.held.push(place);
         return;
       }
-      await sleep((this.starts[0] as number) + 1000 - now);
+      const next = Math.min(...this.held.map((h) => h.until));
+      // Every place is held by a running request: look again shortly.
+      await sleep(Number.isFinite(next) ? next - now : 50);
     }
   }
 
-  private release(): void {
+  private releaseSlot(): void {
     const next = this.waiting.shift();
     // The slot passes straight to the next waiter: inFlight stays the same.
     if (next) next();

@@ -33,6 +33,20 @@ describe("Throttle", () => {
       expect((starts[i] as number) - (starts[i - 5] as number)).toBeGreaterThanOrEqual(999);
   });
 
+  it("holds a request's place in the rate until a second after it ends", async () => {
+    const throttle = new Throttle({ maxConcurrent: 10, perSecond: 2 });
+    const started = Date.now();
+    const starts: number[] = [];
+    const slow = () =>
+      throttle.run(async () => {
+        starts.push(Date.now() - started);
+        await sleep(300);
+      });
+    await Promise.all([slow(), slow(), slow()]);
+    // The third waits for the first to end (300 ms) and then one second more.
+    expect(starts[2]).toBeGreaterThanOrEqual(1290);
+  });
+
   it("frees the slot of a task that failed", async () => {
     const throttle = new Throttle({ maxConcurrent: 1, perSecond: 1000 });
     await expect(throttle.run(() => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
