@@ -13,6 +13,7 @@ export default defineConfig({
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
           globalSetup: ["test/setup/controlplane.ts"],
+          setupFiles: ["test/setup/rotor-output.ts"],
           testTimeout: 60_000,
           hookTimeout: 180_000,
         },

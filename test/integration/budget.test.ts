@@ -25,8 +25,8 @@ beforeAll(async () => {
   rotor = await startRotor();
 });
 afterAll(async () => {
-  await rotor?.stop();
   await ns?.remove();
+  await rotor?.stop();
 });
 
 /** Watches the issuer's record of a client and remembers the most secrets it ever held. */

@@ -35,8 +35,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const stop of stopWatch) stop();
-  await rotor?.stop();
   await ns?.remove();
+  await rotor?.stop();
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -33,9 +33,9 @@ beforeAll(async () => {
   secret = decoded(await readSecret(ns.name, "svc"), "client_secret") as string;
 });
 afterAll(async () => {
-  await rotor?.stop();
   await ns?.remove();
   await other?.remove();
+  await rotor?.stop();
 });
 
 const post = (body: string, headers: Record<string, string> = {}) =>

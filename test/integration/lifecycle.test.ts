@@ -30,8 +30,8 @@ beforeAll(async () => {
   rotor = await startRotor(["--finalizer-timeout=20s", "--verify-timeout=10s"]);
 });
 afterAll(async () => {
-  await rotor?.stop();
   await ns?.remove();
+  await rotor?.stop();
 });
 
 const ready = (name: string) => waitForReady(ns.name, name);

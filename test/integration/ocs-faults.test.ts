@@ -51,8 +51,8 @@ beforeAll(async () => {
   await waitForIssuer({ namespace: ns.name, name: "tenant" }, "True");
 });
 afterAll(async () => {
-  await rotor?.stop();
   await ns?.remove();
+  await rotor?.stop();
   await sim?.stop();
 });
 

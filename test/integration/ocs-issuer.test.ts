@@ -68,12 +68,12 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
+  await ns?.remove();
   for (const ref of clusterIssuers) {
     await deleteIssuer(ref);
     kubectl(["-n", OPERATOR_NAMESPACE, "delete", "secret", ref.name, "--ignore-not-found"]);
   }
   await rotor?.stop();
-  await ns?.remove();
   await sim?.stop();
 });
 
@@ -376,6 +376,46 @@ describe("an OCS issuer Rotor cannot use", () => {
     await waitForReady(ns.name, "via-bad-credentials");
   });
 
+  it("holds a deleted ClientCredential while its issuer is unreachable, then lets go with a warning", {
+    timeout: 120_000,
+  }, async () => {
+    const gone = await OcsSimulator.start();
+    const goneTenant = gone.addTenant();
+    const admin = gone.addAdminClient(goneTenant);
+    values.add(admin.secret);
+    await putSecret(ns.name, "gone-admin", { client_id: admin.clientId, client_secret: admin.secret });
+    await createIssuer(
+      { namespace: ns.name, name: "going" },
+      {
+        ocs: {
+          url: gone.url,
+          tenantId: goneTenant,
+          auth: { clientCredentials: { secretRef: { name: "gone-admin" } } },
+        },
+      },
+    );
+    await createClientCredential(ns.name, "stranded", {
+      issuerRef: { kind: "CredentialIssuer", name: "going" },
+      roleIds: [TENANT_MEMBER_ROLE_ID],
+    });
+    const ready = await waitForReady(ns.name, "stranded");
+    await gone.stop();
+
+    await deleteClientCredential(ns.name, "stranded");
+    const held = await eventually("the finalizer to wait for the issuer", async () => {
+      const cc = await getClientCredential(ns.name, "stranded");
+      return condition(cc, "Ready")?.reason === "IssuerError" ? cc : undefined;
+    });
+    expect(held.metadata.finalizers).toContain("rotor.dev/finalizer");
+    await eventually(
+      "the finalizer to go after --finalizer-timeout",
+      async () => ((await getClientCredential(ns.name, "stranded")) === undefined ? true : undefined),
+      90_000,
+    );
+    const warning = (await fetchEvents(ns.name, "stranded")).find((e) => e.reason === "RevocationAbandoned");
+    expect(warning?.note).toContain(`client ${ready.status?.clientId}`);
+  });
+
   it("never shows a secret value in Rotor's output", async () => {
     const output = rotor.output();
     expect(output.length).toBeGreaterThan(0);
@@ -390,7 +430,10 @@ describe("an OCS issuer Rotor cannot use", () => {
   });
 });
 
-async function fetchEvents(namespace: string, name: string): Promise<Array<{ reason?: string }>> {
+async function fetchEvents(
+  namespace: string,
+  name: string,
+): Promise<Array<{ reason?: string; note?: string }>> {
   const list = await kubeConfig().makeApiClient(EventsV1Api).listNamespacedEvent({ namespace });
   return list.items.filter((e) => e.regarding?.name === name);
 }

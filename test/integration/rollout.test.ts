@@ -35,9 +35,9 @@ beforeAll(async () => {
   rotor = await startRotor(["--restart-window=3s", "--consumer-resync=3s"]);
 });
 afterAll(async () => {
-  await rotor?.stop();
   await ns?.remove();
   await elsewhere?.remove();
+  await rotor?.stop();
 });
 
 /** Rotor's own count of its Kubernetes API requests, from /metrics. */

@@ -39,7 +39,12 @@ export function kubectlOk(args: string[], input?: string): string {
 }
 
 let counter = 0;
-/** Creates a namespace for one test file; returns its name and a cleanup. */
+/**
+ * Creates a namespace for one test file; returns its name and a cleanup. The cleanup deletes the
+ * file's ClientCredentials first and waits for them, so call it while the file's Rotor (and
+ * issuer) still run: otherwise the next file's Rotor inherits finalizers it cannot complete.
+ * Whatever is still held after 30 s loses its finalizer.
+ */
 export async function testNamespace(prefix: string): Promise<{ name: string; remove: () => Promise<void> }> {
   const core = kubeConfig().makeApiClient(CoreV1Api);
   const name = `${prefix}-${process.pid}-${counter++}`;
@@ -47,6 +52,15 @@ export async function testNamespace(prefix: string): Promise<{ name: string; rem
   return {
     name,
     remove: async () => {
+      kubectl(["-n", name, "delete", "clientcredentials", "--all", "--wait=false"]);
+      const remaining = () => kubectl(["-n", name, "get", "clientcredentials", "-o", "name"]).stdout.trim();
+      const deadline = Date.now() + 30_000;
+      while (remaining() !== "" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+      const left = remaining();
+      for (const cc of left ? left.split("\n") : []) {
+        console.warn(`cleanup of ${name}: ${cc} was still held after 30 s; removing its finalizer`);
+        kubectl(["-n", name, "patch", cc, "--type=merge", "-p", '{"metadata":{"finalizers":null}}']);
+      }
       await core.deleteNamespace({ name }).catch(() => undefined);
     },
   };

@@ -4,9 +4,20 @@ import { controlPlane, kubectlOk } from "./cluster.ts";
 
 export { OPERATOR_NAMESPACE, type RotorProcess } from "../../hack/operator/process.ts";
 
-export function startRotor(args: string[] = []): Promise<RotorProcess> {
-  return start(
+/** The Rotor processes of the running test file: their output is shown when a test fails. */
+export const running = new Set<RotorProcess>();
+
+export async function startRotor(args: string[] = []): Promise<RotorProcess> {
+  const rotor = await start(
     { kubeconfig: controlPlane().kubeconfig, kubectl: kubectlOk },
     { args: ["--log-level=debug", ...args] },
   );
+  running.add(rotor);
+  const stop = rotor.stop.bind(rotor);
+  return Object.assign(rotor, {
+    stop: async () => {
+      running.delete(rotor);
+      await stop();
+    },
+  });
 }

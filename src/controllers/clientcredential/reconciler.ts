@@ -95,6 +95,20 @@ export class ClientCredentialReconciler implements Reconciler {
     const { snapshot } = observed;
     if (snapshot.cc.deletionTimestamp) {
       if (applyError) throw new Error(applyError);
+      // Held by the finalizer (an unreachable issuer): say why the object does not go away.
+      if (plan.blocker) {
+        const { status } = snapshot.cc;
+        this.applier.event(observed, "Warning", plan.blocker.reason, "Delete", plan.blocker.message);
+        await this.writeStatus(namespace, name, {
+          ...status,
+          conditions: setCondition(
+            status.conditions,
+            { type: "Ready", status: "False", reason: plan.blocker.reason, message: plan.blocker.message },
+            snapshot.cc.generation,
+            this.options.now(),
+          ),
+        });
+      }
       return { requeueAfterMs: plan.requeueAfterMs };
     }
     const failed =
