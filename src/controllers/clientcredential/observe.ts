@@ -9,6 +9,7 @@ import { type Issuer, IssuerError } from "../../issuers/issuer.ts";
 import { isNotFound, makeClient } from "../../runtime/kube.ts";
 import { describeError } from "../../runtime/log.ts";
 import { ConsumerObserver } from "../rollout/observe.ts";
+import type { Claimant } from "./holders.ts";
 import type { IssuerResolver } from "./issuer-access.ts";
 import {
   ANN_NOT_AFTER,
@@ -50,10 +51,7 @@ export type ObserveResult =
   | ({ found: true; invalidSpec?: undefined } & Observation);
 
 /** Who else claims a client id (cluster-wide), from the ClientCredential cache. */
-export type ClientIdHolders = (
-  clientId: string,
-  self: { uid: string; creationTimestamp: string },
-) => string | undefined;
+export type ClientIdHolders = (clientId: string, self: Omit<Claimant, "key">) => string | undefined;
 
 export class Observer {
   private readonly core: CoreV1Api;
@@ -112,7 +110,9 @@ export class Observer {
     const creationTimestamp = Number.isNaN(created.getTime())
       ? new Date(0).toISOString()
       : created.toISOString();
-    const clientHeldBy = clientId ? this.holderOf(clientId, { uid, creationTimestamp }) : undefined;
+    const clientHeldBy = clientId
+      ? this.holderOf(clientId, { uid, createdAt: creationTimestamp, creator: spec.clientId === undefined })
+      : undefined;
 
     let clientExists: boolean | undefined;
     let issuerSecrets: Snapshot["issuerSecrets"];

@@ -34,16 +34,30 @@ describe("client id holders", () => {
     const holders = new ClientIdHolders();
     holders.update(cc("a", "first", "2026-01-01T00:00:00Z", undefined, "ABC") as never, false);
     holders.update(cc("b", "second", "2026-02-01T00:00:00Z", "abc") as never, false);
-    expect(holders.holderOther("abc", { uid: "b", creationTimestamp: "2026-02-01T00:00:00.000Z" })).toBe(
-      "ns/first",
-    );
     expect(
-      holders.holderOther("abc", { uid: "a", creationTimestamp: "2026-01-01T00:00:00.000Z" }),
+      holders.holderOther("abc", { uid: "b", createdAt: "2026-02-01T00:00:00.000Z", creator: false }),
+    ).toBe("ns/first");
+    expect(
+      holders.holderOther("abc", { uid: "a", createdAt: "2026-01-01T00:00:00.000Z", creator: true }),
     ).toBeUndefined();
     holders.update(cc("a", "first", "2026-01-01T00:00:00Z", undefined, "ABC") as never, true);
     expect(
-      holders.holderOther("abc", { uid: "b", creationTimestamp: "2026-02-01T00:00:00.000Z" }),
+      holders.holderOther("abc", { uid: "b", createdAt: "2026-02-01T00:00:00.000Z", creator: false }),
     ).toBeUndefined();
+  });
+
+  it("gives a client to its creator over one that names it in the same second, whatever the uids", () => {
+    for (const [creatorUid, namerUid] of [
+      ["a", "b"],
+      ["b", "a"],
+    ] as const) {
+      const holders = new ClientIdHolders();
+      holders.update(cc(creatorUid, "svc", "2026-01-01T00:00:00Z", undefined, "abc") as never, false);
+      holders.update(cc(namerUid, "thief", "2026-01-01T00:00:00Z", "abc") as never, false);
+      const at = "2026-01-01T00:00:00.000Z";
+      expect(holders.holderOther("abc", { uid: namerUid, createdAt: at, creator: false })).toBe("ns/svc");
+      expect(holders.holderOther("abc", { uid: creatorUid, createdAt: at, creator: true })).toBeUndefined();
+    }
   });
 });
 
