@@ -47,7 +47,8 @@ const ocs = z
       .max(2048)
       .refine((value) => /^https?:\/\/[^\s/]+(\/.*)?$/.test(value), "url must be an http(s) URL")
       .meta({
-        description: "Base URL of the tenant's region, e.g. https://uswe.datahub.connect.aveva.com.",
+        description:
+          "Base URL of the identity service: AVEVA's global host, https://uswe.datahub.connect.aveva.com (writes — new clients and secrets — are accepted only there; regional hosts serve reads).",
         ...cel({
           rule: "self.matches('^https?://[^\\\\s/]+(/.*)?$')",
           message: "url must be an http(s) URL",
