@@ -5,15 +5,15 @@
  */
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, testNamespace } from "../support/cluster.ts";
+import { testNamespace } from "../support/cluster.ts";
 import {
   condition,
   createClientCredential,
   decoded,
-  getClientCredential,
   readSecret,
   requestToken,
   waitForReady,
+  waitForReason,
 } from "../support/credentials.ts";
 import { type RotorProcess, startRotor } from "../support/rotor.ts";
 
@@ -101,10 +101,7 @@ describe("the embedded issuer", () => {
 
   it("gives a client to one ClientCredential only: another naming its id gets ClientIdConflict", async () => {
     await createClientCredential(other.name, "thief", { clientId });
-    const thief = await eventually("ClientIdConflict", async () => {
-      const c = await getClientCredential(other.name, "thief");
-      return condition(c, "Ready")?.reason === "ClientIdConflict" ? c : undefined;
-    });
+    const thief = await waitForReason(other.name, "thief", "ClientIdConflict");
     expect(condition(thief, "Ready")?.message).toContain(`${ns.name}/svc`);
     expect(await readSecret(other.name, "thief")).toBeUndefined();
   });

@@ -18,6 +18,7 @@ import {
   requestToken,
   versionSecrets,
   waitForReady,
+  waitForReason,
 } from "../support/credentials.ts";
 import { type RotorProcess, startRotor } from "../support/rotor.ts";
 
@@ -204,10 +205,7 @@ describe("a ClientCredential on the embedded issuer", () => {
       body: { metadata: { name: "someone-elses" }, stringData: { client_secret: "keep me" } },
     });
     await createClientCredential(ns.name, "conflict", { secretName: "someone-elses" });
-    const cc = await eventually("SecretConflict", async () => {
-      const c = await getClientCredential(ns.name, "conflict");
-      return condition(c, "Ready")?.reason === "SecretConflict" ? c : undefined;
-    });
+    const cc = await waitForReason(ns.name, "conflict", "SecretConflict");
     expect(condition(cc, "Ready")?.status).toBe("False");
     expect(condition(cc, "Ready")?.message).toContain("someone-elses");
     const secret = await readSecret(ns.name, "someone-elses");

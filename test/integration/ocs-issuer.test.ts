@@ -19,7 +19,9 @@ import {
   readSecret,
   requestToken,
   versionSecrets,
+  waitForGone,
   waitForReady,
+  waitForReason,
 } from "../support/credentials.ts";
 import { createIssuer, deleteIssuer, putSecret, readyCondition, waitForIssuer } from "../support/issuers.ts";
 import { OPERATOR_NAMESPACE, type RotorProcess, startRotor } from "../support/rotor.ts";
@@ -147,9 +149,7 @@ describe("a ClientCredential on an OCS issuer with an administrator client", () 
 
     // Deletion with Revoke (the default): Rotor created the client, so it deletes it.
     await deleteClientCredential(ns.name, "ingest");
-    await eventually("the ClientCredential to go", async () =>
-      (await getClientCredential(ns.name, "ingest")) === undefined ? true : undefined,
-    );
+    await waitForGone(ns.name, "ingest");
     expect(sim.hasClient(tenant, clientId)).toBe(false);
   });
 
@@ -162,10 +162,7 @@ describe("a ClientCredential on an OCS issuer with an administrator client", () 
     expect(held).toHaveLength(10);
 
     await createClientCredential(ns.name, "full", { ...byAdmin, clientId: client.clientId });
-    const blocked = await eventually("SlotsExhausted", async () => {
-      const cc = await getClientCredential(ns.name, "full");
-      return condition(cc, "Ready")?.reason === "SlotsExhausted" ? cc : undefined;
-    });
+    const blocked = await waitForReason(ns.name, "full", "SlotsExhausted");
     expect(condition(blocked, "Ready")?.message).toContain("10 of at most 10");
     // It keeps trying with backoff; a few seconds later still nothing of anyone else's is gone.
     await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -176,10 +173,7 @@ describe("a ClientCredential on an OCS issuer with an administrator client", () 
   it("reports a clientId that does not exist in the tenant, and creates nothing", async () => {
     const missing = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
     await createClientCredential(ns.name, "typo", { ...byAdmin, clientId: missing });
-    const cc = await eventually("IssuerError", async () => {
-      const now = await getClientCredential(ns.name, "typo");
-      return condition(now, "Ready")?.reason === "IssuerError" ? now : undefined;
-    });
+    const cc = await waitForReason(ns.name, "typo", "IssuerError");
     expect(condition(cc, "Ready")?.message).toContain(`client ${missing} does not exist`);
     expect(sim.hasClient(tenant, missing)).toBe(false);
   });
@@ -224,9 +218,7 @@ describe("a ClientCredential on an OCS issuer with self authentication", () => {
     );
 
     await deleteClientCredential(ns.name, "historian");
-    await eventually("the ClientCredential to go", async () =>
-      (await getClientCredential(ns.name, "historian")) === undefined ? true : undefined,
-    );
+    await waitForGone(ns.name, "historian");
     // Every secret Rotor minted is revoked; the client itself is not Rotor's to delete.
     expect(ids(client.clientId)).toEqual([]);
     expect(sim.hasClient(tenant, client.clientId)).toBe(true);
@@ -298,10 +290,7 @@ describe("a ClusterCredentialIssuer for OCS", () => {
     await createClientCredential(ns.name, "via-picky", use(picky.name));
     const ready = await waitForReady(ns.name, "via-shared");
     expect(sim.hasClient(tenant, ready.status?.clientId as string)).toBe(true);
-    await eventually("IssuerNotAllowed", async () => {
-      const cc = await getClientCredential(ns.name, "via-picky");
-      return condition(cc, "Ready")?.reason === "IssuerNotAllowed" ? true : undefined;
-    });
+    await waitForReason(ns.name, "via-picky", "IssuerNotAllowed");
   });
 });
 
@@ -402,16 +391,9 @@ describe("an OCS issuer Rotor cannot use", () => {
     await gone.stop();
 
     await deleteClientCredential(ns.name, "stranded");
-    const held = await eventually("the finalizer to wait for the issuer", async () => {
-      const cc = await getClientCredential(ns.name, "stranded");
-      return condition(cc, "Ready")?.reason === "IssuerError" ? cc : undefined;
-    });
+    const held = await waitForReason(ns.name, "stranded", "IssuerError");
     expect(held.metadata.finalizers).toContain("rotor.dev/finalizer");
-    await eventually(
-      "the finalizer to go after --finalizer-timeout",
-      async () => ((await getClientCredential(ns.name, "stranded")) === undefined ? true : undefined),
-      90_000,
-    );
+    await waitForGone(ns.name, "stranded", 90_000);
     const warning = (await fetchEvents(ns.name, "stranded")).find((e) => e.reason === "RevocationAbandoned");
     expect(warning?.note).toContain(`client ${ready.status?.clientId}`);
   });

@@ -69,6 +69,27 @@ export function waitForReady(namespace: string, name: string): Promise<ClientCre
   });
 }
 
+/** Waits until the ClientCredential's Ready condition has this reason, and returns it. */
+export function waitForReason(
+  namespace: string,
+  name: string,
+  reason: string,
+): Promise<ClientCredentialJson> {
+  return eventually(`${name} ${reason}`, async () => {
+    const cc = await getClientCredential(namespace, name);
+    return condition(cc, "Ready")?.reason === reason ? cc : undefined;
+  });
+}
+
+/** Waits until the ClientCredential is gone (its finalizer done). */
+export function waitForGone(namespace: string, name: string, timeoutMs?: number): Promise<true> {
+  return eventually(
+    `${name} to go`,
+    async () => ((await getClientCredential(namespace, name)) === undefined ? true : undefined),
+    timeoutMs,
+  );
+}
+
 export async function readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
   try {
     return await core().readNamespacedSecret({ namespace, name });

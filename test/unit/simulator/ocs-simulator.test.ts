@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { MAX_DESCRIPTION_LENGTH, OcsSimulator, TENANT_MEMBER_ROLE_ID } from "../../simulator/ocs/server.ts";
+import { requestToken } from "../../support/credentials.ts";
 
 const running: OcsSimulator[] = [];
 afterEach(async () => {
@@ -15,18 +16,9 @@ async function start() {
 
 const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();
 
-async function tokenRequest(sim: OcsSimulator, clientId: string, secret: string) {
-  const response = await fetch(`${sim.url}/identity/connect/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: clientId,
-      client_secret: secret,
-    }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+/** A client_credentials grant at the simulator's token endpoint (form post). */
+const tokenRequest = (sim: OcsSimulator, clientId: string, secret: string) =>
+  requestToken(`${sim.url}/identity/connect/token`, clientId, secret, "post");
 
 async function tokenFor(sim: OcsSimulator, credential: { clientId: string; secret: string }) {
   const { status, body } = await tokenRequest(sim, credential.clientId, credential.secret);
