@@ -109,7 +109,14 @@ describe("a ClientCredential on the embedded issuer", () => {
     const versions = await versionSecrets(ns.name, cc?.metadata.uid as string);
     expect(versions.map((v) => v.metadata?.annotations?.["rotor.dev/secret-id"])).toEqual([seen.at(-1)?.id]);
     expect(versions[0]?.immutable).toBe(true);
-    expect(cc?.status?.secrets).toEqual([expect.objectContaining({ id: seen.at(-1)?.id, state: "Current" })]);
+    // Status is written right after the revocation it reports: read it once it has caught up.
+    const settled = await eventually("status to list only the current secret", async () => {
+      const now = await getClientCredential(ns.name, "cycle");
+      return now?.status?.secrets?.length === 1 ? now : undefined;
+    });
+    expect(settled.status?.secrets).toEqual([
+      expect.objectContaining({ id: seen.at(-1)?.id, state: "Current" }),
+    ]);
   });
 
   it("rotates once for each new rotor.dev/rotate value", async () => {
