@@ -17,6 +17,7 @@ import {
   makeInformer,
   UPDATE,
 } from "@kubernetes/client-node";
+import { backoffDelay } from "./backoff.ts";
 import { describeError, type Logger } from "./log.ts";
 
 export interface InformerOptions<T extends KubernetesObject> {
@@ -146,7 +147,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
     // stop()/start() report an AbortError of their own: not a failure.
     if (error instanceof Error && error.name === "AbortError") return;
     this.unhealthySince ??= Date.now();
-    const delay = Math.min(30_000, 500 * 2 ** this.failures++);
+    const delay = backoffDelay({ baseMs: 500, maxMs: 30_000, jitter: "spread" }, this.failures++);
     this.options.log.warn(
       { informer: this.options.name, error: describeError(error), retryMs: delay },
       "informer failed; restarting",

@@ -6,10 +6,7 @@
  * - `addAfter` schedules a key (the earliest time wins), instead of polling;
  * - `addRateLimited` backs off per key, exponentially and capped, until `forget`.
  */
-export interface BackoffPolicy {
-  baseMs: number;
-  maxMs: number;
-}
+import { type BackoffPolicy, backoffDelay } from "./backoff.ts";
 
 export class WorkQueue {
   private readonly queue: string[] = [];
@@ -71,11 +68,9 @@ export class WorkQueue {
   addRateLimited(key: string): number {
     const failures = this.failures.get(key) ?? 0;
     this.failures.set(key, failures + 1);
-    const delay = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** failures);
-    // Jitter (±10%) so that keys failing together do not retry together.
-    const jittered = Math.round(delay * (0.9 + Math.random() * 0.2));
-    this.addAfter(key, jittered);
-    return jittered;
+    const delay = backoffDelay({ ...this.backoff, jitter: "spread" }, failures);
+    this.addAfter(key, delay);
+    return delay;
   }
 
   failureCount(key: string): number {

@@ -8,6 +8,7 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from "@ku
 import { isoSeconds } from "../../api/duration.ts";
 import { API_VERSION, CLIENT_CREDENTIAL } from "../../api/group.ts";
 import type { Issuer, MintedSecret } from "../../issuers/issuer.ts";
+import { backoffDelay, retryUntil, sleep } from "../../runtime/backoff.ts";
 import type { EventRecorder, ObjectReference } from "../../runtime/events.ts";
 import {
   FIELD_MANAGER,
@@ -51,7 +52,7 @@ export interface ApplyOptions {
 const expiryFrom = (now: Date, validityMs: number) =>
   new Date(Math.floor((now.getTime() + validityMs) / 1000) * 1000);
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const RETRY = { baseMs: 250, maxMs: 4000 };
 
 export class Applier {
   private readonly core: CoreV1Api;
@@ -112,14 +113,14 @@ export class Applier {
 
   async createVersion(secret: V1Secret): Promise<void> {
     const namespace = secret.metadata?.namespace as string;
-    const deadline = Date.now() + 30_000;
+    const deadline = performance.now() + 30_000;
     for (let attempt = 0; ; attempt++) {
       try {
         await this.core.createNamespacedSecret({ namespace, body: secret });
         return;
       } catch (error) {
-        if (isConflict(error) || Date.now() > deadline) throw error;
-        await sleep(Math.min(4000, 250 * 2 ** attempt));
+        if (isConflict(error) || performance.now() > deadline) throw error;
+        await sleep(backoffDelay(RETRY, attempt));
       }
     }
   }
@@ -159,15 +160,17 @@ export class Applier {
   }
 
   async verify(issuer: Issuer, clientId: string, value: string): Promise<string | undefined> {
-    const deadline = Date.now() + this.options.verifyTimeoutMs;
-    let reason = "";
-    for (let attempt = 0; Date.now() < deadline; attempt++) {
-      const result = await issuer.verify(clientId, value);
-      if (result.ok) return undefined;
-      reason = result.reason;
-      await sleep(Math.min(4000, 250 * 2 ** attempt));
-    }
-    return reason || "verification timed out";
+    let reason = "verification timed out";
+    const ok = await retryUntil(
+      async () => {
+        const result = await issuer.verify(clientId, value);
+        if (result.ok) return true;
+        reason = result.reason;
+        return undefined;
+      },
+      { deadlineMs: this.options.verifyTimeoutMs, backoff: RETRY },
+    );
+    return ok ? undefined : reason;
   }
 
   event(

@@ -5,6 +5,7 @@
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import type { ClientCredentialStatus } from "../../api/clientcredential.ts";
 import { API_VERSION, CLIENT_CREDENTIAL } from "../../api/group.ts";
+import { backoffDelay } from "../../runtime/backoff.ts";
 import { setCondition } from "../../runtime/conditions.ts";
 import type { Reconciler, Result } from "../../runtime/controller.ts";
 import { FIELD_MANAGER, isNotFound, makeClient, serverSideApply } from "../../runtime/kube.ts";
@@ -132,8 +133,7 @@ export class ClientCredentialReconciler implements Reconciler {
     this.metrics.observe(namespace, name, status);
 
     if (failed) {
-      const { baseMs, maxMs } = this.options.failureBackoffMs;
-      return { requeueAfterMs: Math.min(maxMs, baseMs * 2 ** Math.min(failedAttempts - 1, 20)) };
+      return { requeueAfterMs: backoffDelay(this.options.failureBackoffMs, failedAttempts - 1) };
     }
     // Something is still to do (the apply made progress, caches catch up): look again soon.
     // Restart requests are coalesced elsewhere and need no immediate second look.

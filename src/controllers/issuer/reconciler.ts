@@ -8,6 +8,7 @@ import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { GROUP, VERSION } from "../../api/group.ts";
 import { clusterCredentialIssuerSpec, credentialIssuerSpec, type IssuerStatus } from "../../api/issuer.ts";
 import { OcsIssuer } from "../../issuers/ocs/issuer.ts";
+import { backoffDelay } from "../../runtime/backoff.ts";
 import { type Condition, setCondition } from "../../runtime/conditions.ts";
 import type { Reconciler, Result } from "../../runtime/controller.ts";
 import type { EventRecorder } from "../../runtime/events.ts";
@@ -115,9 +116,9 @@ export class IssuerReconciler implements Reconciler {
     const failures = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, failures);
     return {
-      requeueAfterMs: Math.min(
-        this.options.recheckMs,
-        this.options.retryMs * 2 ** Math.min(failures - 1, 20),
+      requeueAfterMs: backoffDelay(
+        { baseMs: this.options.retryMs, maxMs: this.options.recheckMs },
+        failures - 1,
       ),
     };
   }

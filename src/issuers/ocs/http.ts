@@ -6,9 +6,10 @@
  * second, valueless secret at the issuer; that is left to the controller, which sees the
  * orphan by its marker and revokes it before it mints again.
  */
+import { backoffDelay, sleep } from "../../runtime/backoff.ts";
 import { scrub } from "../../runtime/log.ts";
 import { IssuerError } from "../issuer.ts";
-import { sleep, type Throttle } from "./throttle.ts";
+import type { Throttle } from "./throttle.ts";
 
 export interface HttpOptions {
   timeoutMs: number;
@@ -52,7 +53,7 @@ export class OcsHttp {
   async send(request: OcsRequest): Promise<OcsResponse> {
     const { maxAttempts, backoff, maxRetryAfterMs } = this.options;
     for (let attempt = 1; ; attempt++) {
-      const delay = Math.random() * Math.min(backoff.maxMs, backoff.baseMs * 2 ** (attempt - 1));
+      const delay = backoffDelay({ ...backoff, jitter: "full" }, attempt - 1);
       const last = attempt >= maxAttempts;
       let response: OcsResponse;
       try {

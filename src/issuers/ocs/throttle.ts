@@ -7,6 +7,7 @@
  * the rate from its start until one second after its end. At any moment at most `perSecond`
  * requests hold a place, hence at most `perSecond` arrive within any second.
  */
+import { sleep } from "../../runtime/backoff.ts";
 export interface ThrottleOptions {
   maxConcurrent: number;
   perSecond: number;
@@ -66,5 +67,3 @@ export class Throttle {
     else this.inFlight--;
   }
 }
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

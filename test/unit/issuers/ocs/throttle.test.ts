@@ -1,6 +1,7 @@
 /** The per-issuer throttle: never more requests in flight, or per second, than allowed. */
 import { describe, expect, it } from "vitest";
-import { sleep, Throttle } from "../../../../src/issuers/ocs/throttle.ts";
+import { Throttle } from "../../../../src/issuers/ocs/throttle.ts";
+import { sleep } from "../../../../src/runtime/backoff.ts";
 
 describe("Throttle", () => {
   it("never runs more tasks at once than maxConcurrent, and runs them all", async () => {
