@@ -8,11 +8,11 @@ import { CoreV1Api, CustomObjectsApi, type V1Secret } from "@kubernetes/client-n
 import { Counter, collectDefaultMetrics, Registry } from "prom-client";
 import { parseDuration } from "./api/duration.ts";
 import { GROUP, VERSION } from "./api/group.ts";
-import { Applier } from "./controllers/clientcredential/apply.ts";
+import { LABEL_MANAGED_BY, MANAGED_BY } from "./api/metadata.ts";
+import { KubeWriter } from "./controllers/clientcredential/apply/index.ts";
 import { ClientIdHolders } from "./controllers/clientcredential/holders.ts";
 import { IssuerResolver } from "./controllers/clientcredential/issuer-access.ts";
 import { CredentialMetrics } from "./controllers/clientcredential/metrics.ts";
-import { LABEL_MANAGED_BY, MANAGED_BY } from "./controllers/clientcredential/model.ts";
 import { Observer } from "./controllers/clientcredential/observe.ts";
 import { ClientCredentialReconciler } from "./controllers/clientcredential/reconciler.ts";
 import type { ClientCredentialObject } from "./controllers/clientcredential/resources.ts";
@@ -48,6 +48,7 @@ const FLAGS = {
   "token-lifetime": { type: "string", default: "1h" },
   "restart-window": { type: "string", default: "10s" },
   "consumer-resync": { type: "string", default: "1h" },
+  "grace-period-floor": { type: "string", default: "5s" },
   "max-restarts-per-namespace": { type: "string", default: "10" },
   "issuer-check-interval": { type: "string", default: "5m" },
   "issuer-request-timeout": { type: "string", default: "10s" },
@@ -203,27 +204,26 @@ async function main() {
   const holders = new ClientIdHolders();
   const events = new EventRecorder(kc, "rotor.dev/rotor", flags.identity as string, log);
   const reconciler = new ClientCredentialReconciler(
-    kc,
-    new Observer(kc, new IssuerResolver(kc, embedded, tenants, namespace), (clientId, self) =>
-      holders.holderOther(clientId, self),
-    ),
-    new Applier(
-      kc,
-      events,
-      new Restarter(kc, log, {
+    {
+      observer: new Observer(kc, new IssuerResolver(kc, embedded, tenants, namespace), (clientId, self) =>
+        holders.holderOther(clientId, self),
+      ),
+      writer: new KubeWriter(kc),
+      restarts: new Restarter(kc, log, {
         windowMs: parseDuration(flags["restart-window"] as string),
         maxPerNamespace: numbers.maxRestartsPerNamespace,
       }),
+      events,
+      metrics,
       log,
-      { verifyTimeoutMs: parseDuration(flags["verify-timeout"] as string), now },
-    ),
-    metrics,
-    log,
+      clock: now,
+    },
     {
-      now,
       consumerResyncMs: parseDuration(flags["consumer-resync"] as string),
       finalizerTimeoutMs: parseDuration(flags["finalizer-timeout"] as string),
-      failureBackoffMs: { baseMs: 5000, maxMs: 5 * 60_000 },
+      gracePeriodFloorMs: parseDuration(flags["grace-period-floor"] as string),
+      verifyTimeoutMs: parseDuration(flags["verify-timeout"] as string),
+      failureBackoff: { baseMs: 5000, maxMs: 5 * 60_000 },
     },
   );
   const controller = new Controller({

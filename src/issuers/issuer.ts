@@ -25,6 +25,8 @@ export interface ClientRequest {
   clientId: string;
   name: string;
   roleIds: string[];
+  /** The ClientCredential the client is created for: recorded at the issuer as its owner. */
+  ownerUid: string;
   /** OCS creates a client together with its first secret; so does the embedded issuer. */
   firstSecret: SecretRequest;
 }
@@ -53,8 +55,20 @@ export interface Issuer {
   readonly createsNamedClients: boolean;
   /** The longest description the issuer accepts. */
   readonly maxDescriptionLength: number;
-  /** Whether the client exists. */
-  clientExists(clientId: string): Promise<boolean>;
+  /**
+   * Whether the issuer can record an owner for a client that already exists, with a
+   * compare-and-swap (`claimClient`); otherwise an owner is recorded only when Rotor creates it.
+   */
+  readonly recordsClaims: boolean;
+  /** The uid of the ClientCredential recorded as the client's owner, if any. */
+  clientOwner(clientId: string): Promise<string | undefined>;
+  /**
+   * Records `ownerUid` as the owner unless another owner is recorded already; returns the owner
+   * afterwards (undefined where the issuer cannot record one).
+   */
+  claimClient(clientId: string, ownerUid: string): Promise<string | undefined>;
+  /** Clears the recorded owner if it is `ownerUid` (a named client let go at deletion). */
+  releaseClient(clientId: string, ownerUid: string): Promise<void>;
   /** Creates the client with its first secret; IssuerError ClientExists when the id is taken. */
   createClient(request: ClientRequest): Promise<MintedSecret>;
   deleteClient(clientId: string): Promise<void>;

@@ -1,36 +1,11 @@
 /**
- * The vocabulary of the ClientCredential controller: the labels and annotations Rotor puts on
- * the Secrets it writes, the ownership marker it puts on every secret it mints, and the shapes
- * of what it observes (Snapshot) and decides (Plan).
+ * The vocabulary of the ClientCredential controller: the ownership marker Rotor puts on every
+ * secret it mints, and the shapes of what it observes (Snapshot) and decides (Plan). The labels
+ * and annotations it writes are in `api/metadata.ts`.
  */
 import type { ClientCredentialSpec, ClientCredentialStatus } from "../../api/clientcredential.ts";
 import type { IssuerSecret } from "../../issuers/issuer.ts";
 import type { Consumers, WorkloadRef } from "../rollout/consumers.ts";
-
-export const FINALIZER = "rotor.dev/finalizer";
-export const ROTATE_ANNOTATION = "rotor.dev/rotate";
-
-export const LABEL_CLIENT_CREDENTIAL = "rotor.dev/client-credential";
-export const LABEL_OWNER_UID = "rotor.dev/client-credential-uid";
-export const LABEL_SECRET_ID = "rotor.dev/secret-id";
-export const LABEL_ROLE = "rotor.dev/role";
-export const LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
-export const MANAGED_BY = "rotor";
-
-export const ANN_SECRET_ID = "rotor.dev/secret-id";
-export const ANN_NOT_AFTER = "rotor.dev/not-after";
-export const ANN_CREATED_AT = "rotor.dev/created-at";
-export const ANN_CLIENT_ID = "rotor.dev/client-id";
-export const ANN_MINT_ID = "rotor.dev/mint-id";
-export const ANN_ROTATE_REQUEST = "rotor.dev/rotate-request";
-/** On a version Secret: the data key holding the value (keys may be renamed later). */
-export const ANN_VALUE_KEY = "rotor.dev/value-key";
-/** Set on a version Secret when it becomes the current secret (before the target is written). */
-export const ANN_ACTIVATED_AT = "rotor.dev/activated-at";
-/** Set on a version Secret when a newer one replaced it in the target Secret. */
-export const ANN_SUPERSEDED_AT = "rotor.dev/superseded-at";
-/** Set on a superseded version Secret when no pod that may hold it is left. */
-export const ANN_ROLLED_OUT_AT = "rotor.dev/rolled-out-at";
 
 /** Label values are at most 63 characters; longer names are shortened (the uid label is exact). */
 export const labelValue = (text: string) =>
@@ -80,7 +55,15 @@ export type TargetState =
   | { state: "missing" }
   /** A Secret of that name that Rotor does not control: never overwritten. */
   | { state: "foreign" }
-  | { state: "owned"; secretId: string | undefined; inSync: boolean };
+  | {
+      state: "owned";
+      secretId: string | undefined;
+      inSync: boolean;
+      /** It holds a client secret under the configured key (it can rebuild a lost version). */
+      hasValue: boolean;
+      /** The API server's time of Rotor's last write to it (its managed fields). */
+      writtenAt: string | undefined;
+    };
 
 export type IssuerAccess =
   | { ok: true; tokenUrl: string | undefined; maxDescriptionLength: number; createsNamedClients: boolean }
@@ -99,9 +82,21 @@ export interface Snapshot {
     status: ClientCredentialStatus;
   };
   secretName: string;
+  /**
+   * `spec.clientId`, else the id Rotor chose and recorded in status (a subresource tenants
+   * cannot write). Never taken from a Secret: anyone who writes Secrets in the namespace could
+   * forge one.
+   */
   clientId: string | undefined;
   /** Rotor created the client (no clientId in the spec): it deletes it with policy Revoke. */
   clientOwnedByRotor: boolean;
+  /**
+   * The ClientCredential uid the issuer has recorded as the client's owner (the one Rotor created
+   * it for, or the first to claim it); undefined when none is recorded or it was not asked.
+   */
+  clientOwner: string | undefined;
+  /** The issuer can record an owner for a client that exists (embedded: compare-and-swap). */
+  issuerRecordsClaims: boolean;
   /**
    * OCS auth.self with bootstrapSecretRef.secretId: the secret a person issued. Rotor revokes it
    * once its own first secret is in use and no pod references the bootstrap Secret any more.
@@ -115,8 +110,10 @@ export interface Snapshot {
   issuerSecrets: IssuerSecret[] | undefined;
   issuerError: string | undefined;
   target: TargetState;
-  /** Oldest first. */
+  /** Oldest first; only those of `clientId`. */
   versions: Version[];
+  /** Secrets labelled as versions of this ClientCredential that name another client: ignored. */
+  foreignVersions: string[];
   /** The pods and workloads that reference the target Secret; observed for Restart and Observe. */
   consumers: Consumers | undefined;
   /** Target Secrets Rotor wrote under an earlier spec.secretName. */
@@ -125,17 +122,50 @@ export interface Snapshot {
 
 export type RevokeReason = "orphan" | "expired" | "superseded" | "abandoned" | "deleting" | "bootstrap";
 
+/** What a new secret is minted with: decided once, carried out as is. */
+export interface SecretPlan {
+  /** Whole seconds, as issuers store it. */
+  expiration: string;
+  /** The user's description; apply appends the ownership marker with a fresh mint id. */
+  description: string;
+}
+
 export type Action =
   | { type: "addFinalizer" }
   | { type: "removeFinalizer"; warning?: string }
-  /** clientId undefined: Rotor picks a random v4 GUID. */
-  | { type: "createClient"; clientId: string | undefined }
+  /** clientId undefined: Rotor picks a random v4 GUID and records it in status first. */
+  | {
+      type: "createClient";
+      clientId: string | undefined;
+      name: string;
+      roleIds: string[];
+      firstSecret: SecretPlan;
+    }
+  /** Records this ClientCredential as the owner of a named client at the issuer (compare-and-swap). */
+  | { type: "claimClient" }
   | { type: "deleteClient" }
+  /** A named client is let go at deletion: its recorded owner is cleared. */
+  | { type: "releaseClient" }
   | { type: "revoke"; secretId: string; versionName: string | undefined; reason: RevokeReason }
   | { type: "deleteVersion"; versionName: string; why: string }
+  /**
+   * A secret that is live (in the target Secret, or listed in status) lost its version Secret:
+   * it is written again, with the value from the target Secret where that holds it, and goes
+   * through the rollover like any other; it is never revoked as an orphan.
+   */
+  | {
+      type: "restoreVersion";
+      secretId: string;
+      notAfter: string;
+      createdAt: string;
+      activatedAt: string;
+      supersededAt: string | undefined;
+      valueFromTarget: boolean;
+    }
   | { type: "deleteStaleTarget"; secretName: string }
-  | { type: "markSuperseded"; versionName: string }
-  | { type: "markRolledOut"; versionName: string }
+  /** `at`: the API server's time of the switch. */
+  | { type: "markSuperseded"; versionName: string; at: string }
+  | { type: "markRolledOut"; versionName: string; at: string }
   | { type: "restart"; workload: WorkloadRef; secretId: string }
   | { type: "repairTarget"; versionName: string }
   | { type: "resume"; versionName: string }
@@ -143,14 +173,20 @@ export type Action =
       type: "mint";
       reason: "initial" | "renewal" | "requested" | "replace-lost";
       rotateRequest: string | undefined;
+      secret: SecretPlan;
     };
 
-export type Blocker =
-  | { reason: "SlotsExhausted"; message: string }
-  | { reason: "IssuerError"; message: string }
-  | { reason: "IssuerNotAllowed"; message: string }
-  | { reason: "SecretConflict"; message: string }
-  | { reason: "ClientIdConflict"; message: string };
+export type BlockerReason =
+  | "SlotsExhausted"
+  | "IssuerError"
+  | "IssuerNotAllowed"
+  | "SecretConflict"
+  | "ClientIdConflict";
+
+export interface Blocker {
+  reason: BlockerReason;
+  message: string;
+}
 
 export interface Plan {
   actions: Action[];
@@ -164,6 +200,11 @@ export interface Plan {
 
 export interface Notice {
   type: "Normal" | "Warning";
-  reason: "RolloutTimeout" | "RolloutPaused" | "ConsumersOutlivedSecret" | "BootstrapInUse";
+  reason:
+    | "RolloutTimeout"
+    | "RolloutPaused"
+    | "ConsumersOutlivedSecret"
+    | "BootstrapInUse"
+    | "ForeignVersionIgnored";
   message: string;
 }

@@ -5,21 +5,14 @@
  */
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import type { ClientCredentialSpec } from "../../api/clientcredential.ts";
+import { ANN_NOT_AFTER, FINALIZER, ROTATE_ANNOTATION, SECRET_ID } from "../../api/metadata.ts";
 import { type Issuer, IssuerError } from "../../issuers/issuer.ts";
 import { isNotFound, makeClient } from "../../runtime/kube.ts";
 import { describeError } from "../../runtime/log.ts";
 import { ConsumerObserver } from "../rollout/observe.ts";
 import type { Claimant } from "./holders.ts";
 import type { IssuerResolver } from "./issuer-access.ts";
-import {
-  ANN_NOT_AFTER,
-  ANN_SECRET_ID,
-  FINALIZER,
-  ROTATE_ANNOTATION,
-  type Snapshot,
-  type TargetState,
-  type Version,
-} from "./model.ts";
+import type { Snapshot, TargetState, Version } from "./model.ts";
 import {
   type ClientCredentialObject,
   clientCredentialPath,
@@ -35,6 +28,7 @@ import {
   targetInSync,
   toVersion,
   versionValue,
+  writtenAt,
 } from "./resources.ts";
 
 export interface Observation {
@@ -42,6 +36,8 @@ export interface Observation {
   issuer: Issuer | undefined;
   /** The raw version Secrets, for apply (which needs their values). */
   versionSecrets: Map<string, V1Secret>;
+  /** The raw target Secret, for apply (a lost version is rebuilt from it). */
+  targetSecret: V1Secret | undefined;
   object: ClientCredentialObject;
 }
 
@@ -88,11 +84,19 @@ export class Observer {
       this.core.listNamespacedSecret({ namespace, labelSelector: ownedSelector(uid) }),
       this.readSecret(namespace, secretName),
     ]);
+    // The client id: the spec's, or the one Rotor chose and recorded in status. Never a
+    // Secret's: whoever writes Secrets in this namespace could forge one.
+    const clientId = spec.clientId ?? status.clientId ?? undefined;
     const versionSecrets = new Map<string, V1Secret>();
+    const foreignVersions: string[] = [];
     const versions = sortVersions(
       versionList.items.filter(isVersionSecret).flatMap((secret) => {
         const version = toVersion(secret, spec.keys.clientSecret);
         if (!version) return [];
+        if (!clientId || version.clientId?.toLowerCase() !== clientId.toLowerCase()) {
+          foreignVersions.push(version.name);
+          return [];
+        }
         versionSecrets.set(version.name, secret);
         return [version];
       }),
@@ -102,10 +106,6 @@ export class Observer {
       this.clientSecrets(namespace, spec, versions, versionSecrets),
     );
 
-    // The client id: the spec's, or the one Rotor chose (durable on every version Secret,
-    // and in status from before the client was created).
-    const clientId =
-      spec.clientId ?? versions.find((v) => v.clientId)?.clientId ?? status.clientId ?? undefined;
     const created = new Date((metadata.creationTimestamp as unknown as Date | string | undefined) ?? 0);
     const creationTimestamp = Number.isNaN(created.getTime())
       ? new Date(0).toISOString()
@@ -115,6 +115,7 @@ export class Observer {
       : undefined;
 
     let clientExists: boolean | undefined;
+    let clientOwner: string | undefined;
     let issuerSecrets: Snapshot["issuerSecrets"];
     let issuerError: string | undefined;
     const issuer = resolved.ok ? resolved.issuer : undefined;
@@ -122,6 +123,10 @@ export class Observer {
       try {
         issuerSecrets = await issuer.listSecrets(clientId);
         clientExists = true;
+        // Who owns the client at the issuer: free where the issuer keeps claims (embedded); else
+        // asked only where it matters, for a client named in the spec and before a deletion.
+        if (issuer.recordsClaims || spec.clientId !== undefined || metadata.deletionTimestamp)
+          clientOwner = await issuer.clientOwner(clientId);
       } catch (error) {
         if (error instanceof IssuerError && error.kind === "ClientNotFound") clientExists = false;
         else issuerError = describeError(error);
@@ -165,6 +170,8 @@ export class Observer {
       secretName,
       clientId,
       clientOwnedByRotor: spec.clientId === undefined,
+      clientOwner,
+      issuerRecordsClaims: issuer?.recordsClaims ?? false,
       bootstrap,
       clientHeldBy,
       issuer: resolved.ok
@@ -188,13 +195,14 @@ export class Observer {
         resolved.ok ? resolved.issuer.tokenUrl : undefined,
       ),
       versions,
+      foreignVersions,
       consumers,
       // A target Secret left behind under an earlier spec.secretName.
       staleTargets: versionList.items
         .filter((s) => isTargetSecret(s) && s.metadata?.name !== secretName && isControlledBy(s, uid))
         .map((s) => s.metadata?.name as string),
     };
-    return { found: true, snapshot, issuer, versionSecrets, object };
+    return { found: true, snapshot, issuer, versionSecrets, targetSecret, object };
   }
 
   /**
@@ -256,14 +264,17 @@ function targetState(
 ): TargetState {
   if (!target) return { state: "missing" };
   if (!isControlledBy(target, owner.uid)) return { state: "foreign" };
-  const secretId = target.metadata?.annotations?.[ANN_SECRET_ID];
-  const version = [...versionSecrets.values()].find(
-    (v) => v.metadata?.annotations?.[ANN_SECRET_ID] === secretId,
-  );
+  const secretId = target.metadata?.annotations?.[SECRET_ID];
+  const owned = {
+    state: "owned" as const,
+    secretId,
+    hasValue: Boolean(target.data?.[spec.keys.clientSecret]),
+    writtenAt: writtenAt(target),
+  };
+  const version = [...versionSecrets.values()].find((v) => v.metadata?.annotations?.[SECRET_ID] === secretId);
   const value = version ? versionValue(version, spec.keys.clientSecret) : undefined;
   const notAfter = version?.metadata?.annotations?.[ANN_NOT_AFTER];
-  if (!secretId || !clientId || value === undefined || !notAfter)
-    return { state: "owned", secretId, inSync: false };
+  if (!secretId || !clientId || value === undefined || !notAfter) return { ...owned, inSync: false };
   const desired = desiredTarget(owner, spec, secretName, { clientId, value, secretId, notAfter, tokenUrl });
-  return { state: "owned", secretId, inSync: targetInSync(target, desired) };
+  return { ...owned, inSync: targetInSync(target, desired) };
 }

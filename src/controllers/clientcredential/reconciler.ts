@@ -1,170 +1,191 @@
 /**
  * The ClientCredential reconciler: observe → decide → apply, then observe again and report.
- * Level-based and idempotent: it never trusts which event woke it.
+ * Level-based and idempotent: it never trusts which event woke it. The clock is read once per
+ * reconcile; every decision, write and status of that reconcile uses that reading.
  */
-import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
-import type { ClientCredentialStatus } from "../../api/clientcredential.ts";
-import { API_VERSION, CLIENT_CREDENTIAL } from "../../api/group.ts";
-import { backoffDelay } from "../../runtime/backoff.ts";
+import { isDeepStrictEqual } from "node:util";
+import { type BackoffPolicy, backoffDelay } from "../../runtime/backoff.ts";
 import { setCondition } from "../../runtime/conditions.ts";
 import type { Reconciler, Result } from "../../runtime/controller.ts";
-import { FIELD_MANAGER, isNotFound, makeClient, serverSideApply } from "../../runtime/kube.ts";
-import { describeError, type Logger } from "../../runtime/log.ts";
-import type { Applier } from "./apply.ts";
+import type { EventRecorder } from "../../runtime/events.ts";
+import type { Logger } from "../../runtime/log.ts";
+import {
+  type ApplyContext,
+  apply,
+  type CredentialWriter,
+  type Failure,
+  failureOf,
+  type RestartQueue,
+} from "./apply/index.ts";
 import { type DecideOptions, decide } from "./decide.ts";
 import type { CredentialMetrics } from "./metrics.ts";
 import type { Plan } from "./model.ts";
-import type { Observer } from "./observe.ts";
-import { clientCredentialPath } from "./resources.ts";
+import type { Observation, Observer } from "./observe.ts";
+import { mergeNotices } from "./report.ts";
+import { ccReference } from "./resources.ts";
 import { computeStatus } from "./status.ts";
 
 export interface ReconcilerOptions extends DecideOptions {
-  now: () => Date;
-  /** Backoff for issuer failures and an exhausted budget: base · 2^attempts, capped. */
-  failureBackoffMs: { baseMs: number; maxMs: number };
+  /** How long a new secret may take to be accepted by the token endpoint. */
+  verifyTimeoutMs: number;
+  /** Backoff for issuer failures and an exhausted budget. */
+  failureBackoff: BackoffPolicy;
+}
+
+export interface ReconcilerDeps {
+  observer: Observer;
+  writer: CredentialWriter;
+  restarts: RestartQueue;
+  events: EventRecorder;
+  metrics: CredentialMetrics;
+  log: Logger;
+  clock: () => Date;
 }
 
 const RETRYABLE_BLOCKERS = new Set(["IssuerError", "SlotsExhausted"]);
+const MINTING = new Set(["mint", "resume", "createClient"]);
+/** Something is still to do after an apply (caches catch up): look again this soon. */
+const SETTLE_MS = 500;
 
 export class ClientCredentialReconciler implements Reconciler {
-  private readonly observer: Observer;
-  private readonly applier: Applier;
-  private readonly custom: CustomObjectsApi;
-  private readonly metrics: CredentialMetrics;
-  private readonly log: Logger;
+  private readonly deps: ReconcilerDeps;
   private readonly options: ReconcilerOptions;
 
-  constructor(
-    kc: KubeConfig,
-    observer: Observer,
-    applier: Applier,
-    metrics: CredentialMetrics,
-    log: Logger,
-    options: ReconcilerOptions,
-  ) {
-    this.observer = observer;
-    this.applier = applier;
-    this.custom = makeClient(kc, CustomObjectsApi);
-    this.metrics = metrics;
-    this.log = log;
+  constructor(deps: ReconcilerDeps, options: ReconcilerOptions) {
+    this.deps = deps;
     this.options = options;
   }
 
   async reconcile(key: string): Promise<Result> {
     const [namespace, name] = key.split("/") as [string, string];
-    let observed = await this.observer.observe(namespace, name);
+    const { observer, writer, metrics } = this.deps;
+    const now = this.deps.clock();
+    let observed = await observer.observe(namespace, name);
     if (!observed.found) {
-      this.metrics.forget(namespace, name);
+      metrics.forget(namespace, name);
       return {};
     }
     if (observed.invalidSpec !== undefined) {
-      await this.writeStatus(namespace, name, {
-        conditions: setCondition(
-          [],
-          { type: "Ready", status: "False", reason: "InvalidSpec", message: observed.invalidSpec },
-          observed.object.metadata?.generation,
-          this.options.now(),
-        ),
-      });
+      await writer.writeStatus(
+        { namespace, name },
+        {
+          conditions: setCondition(
+            [],
+            { type: "Ready", status: "False", reason: "InvalidSpec", message: observed.invalidSpec },
+            observed.object.metadata?.generation,
+            now,
+          ),
+        },
+      );
       return {};
     }
 
-    let plan: Plan = decide(observed.snapshot, this.options.now(), this.options);
-    let applyError: string | undefined;
+    let plan: Plan = decide(observed.snapshot, now, this.options);
+    let failure: Failure | undefined;
     if (plan.actions.length > 0) {
-      const minting = plan.actions.some(
-        (a) => a.type === "mint" || a.type === "resume" || a.type === "createClient",
-      );
-      try {
-        await this.applier.apply(observed, plan);
-        if (minting) this.metrics.rotations.inc({ result: "success" });
-      } catch (error) {
-        applyError = describeError(error);
-        if (minting) this.metrics.rotations.inc({ result: "failure" });
-        this.log.warn({ key, error: applyError }, "could not carry out the plan");
-      }
-      if (plan.actions.some((a) => a.type === "removeFinalizer") && !applyError) return {};
-      observed = await this.observer.observe(namespace, name);
+      failure = await this.carryOut(observed, plan, now);
+      if (plan.actions.some((a) => a.type === "removeFinalizer") && !failure) return {};
+      const applied = plan;
+      observed = await observer.observe(namespace, name);
       if (!observed.found || observed.invalidSpec !== undefined) return {};
-      // Notices of what was just done (an expiry revoked under live pods) stay reported.
-      const appliedNotices = plan.notices;
-      plan = decide(observed.snapshot, this.options.now(), this.options);
-      const fresh = plan.notices.filter((n) => !appliedNotices.some((m) => m.reason === n.reason));
-      plan = { ...plan, notices: [...appliedNotices, ...fresh] };
+      plan = decide(observed.snapshot, now, this.options);
+      plan = { ...plan, notices: mergeNotices(applied.notices, plan.notices) };
     }
+    return this.report(observed, plan, failure, now);
+  }
 
+  /** Applies the plan; a failure is returned (typed, safe to show), never thrown. */
+  private async carryOut(observation: Observation, plan: Plan, now: Date): Promise<Failure | undefined> {
+    const { metrics, log } = this.deps;
+    const minting = plan.actions.some((a) => MINTING.has(a.type));
+    try {
+      await apply(this.contextFor(observation, now), plan);
+      if (minting) metrics.rotations.inc({ result: "success" });
+      return undefined;
+    } catch (error) {
+      const failure = failureOf(error);
+      if (minting) metrics.rotations.inc({ result: "failure" });
+      const { namespace, name } = observation.snapshot.cc;
+      log.warn(
+        { key: `${namespace}/${name}`, reason: failure.reason, error: failure.message },
+        "could not carry out the plan",
+      );
+      return failure;
+    }
+  }
+
+  private contextFor(observation: Observation, now: Date): ApplyContext {
+    const { writer, restarts, events } = this.deps;
+    const reference = ccReference(observation.snapshot.cc);
+    return {
+      observation,
+      now,
+      writer,
+      restarts,
+      verifyTimeoutMs: this.options.verifyTimeoutMs,
+      record: (note) => events.record(reference, note.type, note.reason, note.action, note.message),
+    };
+  }
+
+  /** Conditions, status and events from the last observation; when to look again. */
+  private async report(
+    observed: Observation,
+    plan: Plan,
+    failure: Failure | undefined,
+    now: Date,
+  ): Promise<Result> {
+    const { writer, events, metrics } = this.deps;
     const { snapshot } = observed;
+    const { namespace, name } = snapshot.cc;
+    const reference = ccReference(snapshot.cc);
+    const previous = snapshot.cc.status;
+
     if (snapshot.cc.deletionTimestamp) {
-      if (applyError) throw new Error(applyError);
+      if (failure) throw new Error(failure.message);
       // Held by the finalizer (an unreachable issuer): say why the object does not go away.
       if (plan.blocker) {
-        const { status } = snapshot.cc;
-        this.applier.event(observed, "Warning", plan.blocker.reason, "Delete", plan.blocker.message);
-        await this.writeStatus(namespace, name, {
-          ...status,
-          conditions: setCondition(
-            status.conditions,
-            { type: "Ready", status: "False", reason: plan.blocker.reason, message: plan.blocker.message },
-            snapshot.cc.generation,
-            this.options.now(),
-          ),
-        });
+        events.record(reference, "Warning", plan.blocker.reason, "Delete", plan.blocker.message);
+        await writer.writeStatus(
+          { namespace, name },
+          {
+            ...previous,
+            conditions: setCondition(
+              previous.conditions,
+              { type: "Ready", status: "False", reason: plan.blocker.reason, message: plan.blocker.message },
+              snapshot.cc.generation,
+              now,
+            ),
+          },
+        );
       }
       return { requeueAfterMs: plan.requeueAfterMs };
     }
+
     const failed =
-      applyError !== undefined || (plan.blocker !== undefined && RETRYABLE_BLOCKERS.has(plan.blocker.reason));
-    const previous = snapshot.cc.status;
+      failure !== undefined || (plan.blocker !== undefined && RETRYABLE_BLOCKERS.has(plan.blocker.reason));
     const failedAttempts = failed ? (previous.failedAttempts ?? 0) + 1 : 0;
-    const now = this.options.now();
     const status = computeStatus(snapshot, plan, now, {
       failedAttempts,
       lastFailureTime: failed ? now.toISOString() : previous.lastFailureTime,
-      lastError: applyError,
+      lastError: failure,
     });
-    if (plan.blocker) {
-      this.applier.event(observed, "Warning", plan.blocker.reason, "Reconcile", plan.blocker.message);
-    }
+    if (plan.blocker)
+      events.record(reference, "Warning", plan.blocker.reason, "Reconcile", plan.blocker.message);
     for (const notice of plan.notices)
-      this.applier.event(observed, notice.type, notice.reason, "Rollout", notice.message);
-    if (JSON.stringify(stripTimes(status)) !== JSON.stringify(stripTimes(previous)) || failed) {
-      await this.writeStatus(namespace, name, status);
-    }
-    this.metrics.observe(namespace, name, status);
+      events.record(reference, notice.type, notice.reason, "Rollout", notice.message);
+    if (failed || !isDeepStrictEqual(stripTimes(status), stripTimes(previous)))
+      await writer.writeStatus({ namespace, name }, status);
+    metrics.observe(namespace, name, status);
 
-    if (failed) {
-      return { requeueAfterMs: backoffDelay(this.options.failureBackoffMs, failedAttempts - 1) };
-    }
-    // Something is still to do (the apply made progress, caches catch up): look again soon.
+    if (failed) return { requeueAfterMs: backoffDelay(this.options.failureBackoff, failedAttempts - 1) };
     // Restart requests are coalesced elsewhere and need no immediate second look.
-    if (plan.actions.some((a) => a.type !== "restart")) return { requeueAfterMs: 500 };
+    if (plan.actions.some((a) => a.type !== "restart")) return { requeueAfterMs: SETTLE_MS };
     return { requeueAfterMs: plan.requeueAfterMs };
-  }
-
-  private async writeStatus(namespace: string, name: string, status: ClientCredentialStatus): Promise<void> {
-    try {
-      await this.custom.patchNamespacedCustomObjectStatus(
-        {
-          ...clientCredentialPath(namespace, name),
-          body: {
-            apiVersion: API_VERSION,
-            kind: CLIENT_CREDENTIAL.kind,
-            metadata: { name, namespace },
-            status,
-          },
-          fieldManager: FIELD_MANAGER,
-          force: true,
-        },
-        serverSideApply,
-      );
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
   }
 }
 
 /** Status without the fields that change on every write, to skip writes that change nothing. */
-function stripTimes(status: ClientCredentialStatus): unknown {
+function stripTimes(status: Observation["snapshot"]["cc"]["status"]): unknown {
   const { lastFailureTime: _t, conditions, ...rest } = status;
   return { ...rest, conditions: (conditions ?? []).map(({ lastTransitionTime: _l, ...c }) => c) };
 }

@@ -9,20 +9,20 @@ import {
   ANN_CREATED_AT,
   ANN_MINT_ID,
   ANN_NOT_AFTER,
+  ANN_RESTORED_FROM,
   ANN_ROLLED_OUT_AT,
   ANN_ROTATE_REQUEST,
-  ANN_SECRET_ID,
   ANN_SUPERSEDED_AT,
   ANN_VALUE_KEY,
   LABEL_CLIENT_CREDENTIAL,
   LABEL_MANAGED_BY,
   LABEL_OWNER_UID,
   LABEL_ROLE,
-  LABEL_SECRET_ID,
-  labelValue,
   MANAGED_BY,
-  type Version,
-} from "./model.ts";
+  SECRET_ID,
+} from "../../api/metadata.ts";
+import { FIELD_MANAGER } from "../../runtime/kube.ts";
+import { labelValue, type Version } from "./model.ts";
 
 /** The CustomObjectsApi coordinates of one ClientCredential. */
 export const clientCredentialPath = (namespace: string, name: string) => ({
@@ -31,6 +31,15 @@ export const clientCredentialPath = (namespace: string, name: string) => ({
   namespace,
   plural: CLIENT_CREDENTIAL.plural,
   name,
+});
+
+/** A ClientCredential as events refer to it. */
+export const ccReference = (cc: { uid: string; name: string; namespace: string }) => ({
+  apiVersion: API_VERSION,
+  kind: CLIENT_CREDENTIAL.kind,
+  name: cc.name,
+  namespace: cc.namespace,
+  uid: cc.uid,
 });
 
 export interface ClientCredentialObject extends KubernetesObject {
@@ -53,7 +62,7 @@ export function secretValue(secret: V1Secret | undefined, key: string): string |
 /** Reads a version Secret back; undefined when it is not one Rotor could have written. */
 export function toVersion(secret: V1Secret, clientSecretKey: string): Version | undefined {
   const annotations = secret.metadata?.annotations ?? {};
-  const secretId = annotations[ANN_SECRET_ID] ?? secret.metadata?.labels?.[LABEL_SECRET_ID];
+  const secretId = annotations[SECRET_ID] ?? secret.metadata?.labels?.[SECRET_ID];
   const notAfter = annotations[ANN_NOT_AFTER];
   const name = secret.metadata?.name;
   if (!secretId || !notAfter || !name || Number.isNaN(Date.parse(notAfter))) return undefined;
@@ -167,7 +176,7 @@ export function desiredTarget(
       labels: { ...(spec.secretTemplate?.labels ?? {}), ...ownerLabels(owner, "target") },
       annotations: {
         ...(spec.secretTemplate?.annotations ?? {}),
-        [ANN_SECRET_ID]: content.secretId,
+        [SECRET_ID]: content.secretId,
         [ANN_NOT_AFTER]: content.notAfter,
       },
       ownerReferences: [ownerReference(owner)],
@@ -195,11 +204,11 @@ export function desiredVersion(
     apiVersion: "v1",
     kind: "Secret",
     metadata: {
-      name: `${secretName}-${content.secretId}`.toLowerCase().replace(/[^a-z0-9.-]/g, "-"),
+      name: versionName(secretName, content.secretId),
       namespace: owner.namespace,
-      labels: { ...ownerLabels(owner, "version"), [LABEL_SECRET_ID]: labelValue(content.secretId) },
+      labels: { ...ownerLabels(owner, "version"), [SECRET_ID]: labelValue(content.secretId) },
       annotations: {
-        [ANN_SECRET_ID]: content.secretId,
+        [SECRET_ID]: content.secretId,
         [ANN_NOT_AFTER]: content.notAfter,
         [ANN_CREATED_AT]: meta.createdAt,
         [ANN_CLIENT_ID]: content.clientId,
@@ -213,6 +222,51 @@ export function desiredVersion(
     immutable: true,
     data: dataFor(spec, content),
   };
+}
+
+/** The name of the version Secret of one secret. */
+const versionName = (secretName: string, secretId: string) =>
+  `${secretName}-${secretId}`.toLowerCase().replace(/[^a-z0-9.-]/g, "-");
+
+/**
+ * A version Secret written again for a live secret whose version went missing: with its value
+ * when the target Secret holds it, else without (it then only waits for the rollover).
+ */
+export function restoredVersion(
+  owner: Owner,
+  spec: ClientCredentialSpec,
+  secretName: string,
+  restored: {
+    secretId: string;
+    clientId: string;
+    value: string | undefined;
+    notAfter: string;
+    createdAt: string;
+    activatedAt: string;
+    supersededAt: string | undefined;
+    tokenUrl: string | undefined;
+  },
+): V1Secret {
+  const content = { ...restored, value: restored.value ?? "" };
+  const version = desiredVersion(owner, spec, secretName, content, {
+    createdAt: restored.createdAt,
+    mintId: "restored",
+    rotateRequest: undefined,
+  });
+  if (restored.value === undefined) delete version.data?.[spec.keys.clientSecret];
+  Object.assign(version.metadata?.annotations ?? {}, {
+    [ANN_RESTORED_FROM]: restored.value === undefined ? "status" : "target",
+    [ANN_ACTIVATED_AT]: restored.activatedAt,
+    ...(restored.supersededAt ? { [ANN_SUPERSEDED_AT]: restored.supersededAt } : {}),
+  });
+  return version;
+}
+
+/** The API server's time of Rotor's last write of an object: its managed-fields entry. */
+export function writtenAt(secret: V1Secret): string | undefined {
+  const entry = secret.metadata?.managedFields?.find((f) => f.manager === FIELD_MANAGER && f.time);
+  const time = entry?.time ?? secret.metadata?.creationTimestamp;
+  return time ? new Date(time).toISOString() : undefined;
 }
 
 /** Whether the target Secret holds exactly what Rotor would write there. */

@@ -3,14 +3,16 @@ import type { ClientCredentialStatus } from "../../api/clientcredential.ts";
 import { isoSeconds } from "../../api/duration.ts";
 import { type Condition, type ConditionInput, setCondition } from "../../runtime/conditions.ts";
 import { rolloutSince, workloadKey } from "../rollout/consumers.ts";
-import { classify, lastRotateRequest, renewalTimeOf, timingOf } from "./decide.ts";
+import type { Failure } from "./apply/errors.ts";
 import type { Plan, Snapshot } from "./model.ts";
+import { renewalTimeOf, timingOf } from "./timing.ts";
+import { classify, lastRotateRequest } from "./versions.ts";
 
 export interface Failures {
   failedAttempts: number;
   lastFailureTime: string | undefined;
-  /** The error of the last apply, already safe to show. */
-  lastError: string | undefined;
+  /** Why the last apply failed, already safe to show. */
+  lastError: Failure | undefined;
 }
 
 export function computeStatus(
@@ -42,7 +44,12 @@ export function computeStatus(
     }
     if (blocker) return { type: "Ready", status: "False", reason: blocker.reason, message: blocker.message };
     if (failures.lastError)
-      return { type: "Ready", status: "False", reason: "IssuerError", message: failures.lastError };
+      return {
+        type: "Ready",
+        status: "False",
+        reason: failures.lastError.reason,
+        message: failures.lastError.message,
+      };
     return { type: "Ready", status: "False", reason: "Issuing", message: "the first secret is being minted" };
   })();
 
@@ -58,7 +65,7 @@ export function computeStatus(
         type: "Rotating",
         status: "True",
         reason: "Renewing",
-        message: failures.lastError ?? "a new secret is being minted, verified or switched to",
+        message: failures.lastError?.message ?? "a new secret is being minted, verified or switched to",
       };
     }
     return {

@@ -46,8 +46,11 @@ export const RESTARTABLE = new Set(["Deployment", "StatefulSet", "DaemonSet", "R
 export interface WorkloadState {
   ref: WorkloadRef;
   paused: boolean;
-  /** When Rotor last stamped it (`rotor.dev/restarted-at` on its pod template). */
-  restartedAt: number | undefined;
+  /**
+   * The secret ids Rotor last restarted it for (its `rotor.dev/secret-id` stamp): compared by id,
+   * not by time, so no clock of Rotor's meets a clock of the API server's.
+   */
+  restartedFor: string[];
 }
 
 export interface Consumers {

@@ -12,6 +12,7 @@ import {
   type V1ObjectMeta,
   type V1OwnerReference,
 } from "@kubernetes/client-node";
+import { SECRET_ID } from "../../api/metadata.ts";
 import { isNotFound, makeClient } from "../../runtime/kube.ts";
 import {
   type ConsumerPod,
@@ -22,9 +23,6 @@ import {
   type WorkloadState,
   workloadKey,
 } from "./consumers.ts";
-
-export const RESTARTED_AT_ANNOTATION = "rotor.dev/restarted-at";
-export const STAMP_ANNOTATION = "rotor.dev/secret-id";
 
 const controllerOf = (meta: V1ObjectMeta | undefined): V1OwnerReference | undefined =>
   meta?.ownerReferences?.find((ref) => ref.controller);
@@ -103,7 +101,7 @@ export class ConsumerObserver {
   }
 
   private async stateOf(namespace: string, ref: WorkloadRef): Promise<WorkloadState> {
-    const none: WorkloadState = { ref, paused: false, restartedAt: undefined };
+    const none: WorkloadState = { ref, paused: false, restartedFor: [] };
     if (!RESTARTABLE.has(ref.kind)) return none;
     try {
       if (ref.kind === "Rollout") {
@@ -113,9 +111,12 @@ export class ConsumerObserver {
           namespace,
           plural: "rollouts",
           name: ref.name,
-        })) as { spec?: { paused?: boolean; restartAt?: string } };
-        const at = rollout.spec?.restartAt ? Date.parse(rollout.spec.restartAt) : undefined;
-        return { ref, paused: Boolean(rollout.spec?.paused), restartedAt: at };
+        })) as { metadata?: { annotations?: Record<string, string> }; spec?: { paused?: boolean } };
+        return {
+          ref,
+          paused: Boolean(rollout.spec?.paused),
+          restartedFor: stampedIds(rollout.metadata?.annotations),
+        };
       }
       const workload =
         ref.kind === "Deployment"
@@ -123,13 +124,17 @@ export class ConsumerObserver {
           : ref.kind === "StatefulSet"
             ? await this.apps.readNamespacedStatefulSet({ namespace, name: ref.name })
             : await this.apps.readNamespacedDaemonSet({ namespace, name: ref.name });
-      const stamped = workload.spec?.template?.metadata?.annotations?.[RESTARTED_AT_ANNOTATION];
       const paused =
         ref.kind === "Deployment" && Boolean((workload.spec as { paused?: boolean } | undefined)?.paused);
-      return { ref, paused, restartedAt: stamped ? Date.parse(stamped) : undefined };
+      return { ref, paused, restartedFor: stampedIds(workload.spec?.template?.metadata?.annotations) };
     } catch (error) {
       if (isNotFound(error)) return none;
       throw error;
     }
   }
+}
+
+/** The secret ids a workload was last restarted for (Rotor's stamp on it). */
+function stampedIds(annotations: Record<string, string> | undefined): string[] {
+  return (annotations?.[SECRET_ID] ?? "").split(",").filter(Boolean);
 }

@@ -9,10 +9,10 @@
  */
 import { AppsV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { isoSeconds } from "../../api/duration.ts";
+import { RESTARTED_AT, SECRET_ID } from "../../api/metadata.ts";
 import { isNotFound, makeClient, mergePatch, serverSideApply } from "../../runtime/kube.ts";
 import { describeError, type Logger } from "../../runtime/log.ts";
 import { type WorkloadRef, workloadKey } from "./consumers.ts";
-import { RESTARTED_AT_ANNOTATION, STAMP_ANNOTATION } from "./observe.ts";
 
 export const RESTART_FIELD_MANAGER = "rotor-restart";
 
@@ -93,7 +93,7 @@ export class Restarter {
             namespace,
             plural: "rollouts",
             name: workload.name,
-            body: { spec: { restartAt: now } },
+            body: { metadata: { annotations: { [SECRET_ID]: ids } }, spec: { restartAt: now } },
           },
           mergePatch,
         );
@@ -104,7 +104,7 @@ export class Restarter {
           metadata: { name: workload.name, namespace },
           spec: {
             template: {
-              metadata: { annotations: { [STAMP_ANNOTATION]: ids, [RESTARTED_AT_ANNOTATION]: now } },
+              metadata: { annotations: { [SECRET_ID]: ids, [RESTARTED_AT]: now } },
             },
           },
         };

@@ -27,6 +27,7 @@ export class EmbeddedIssuer implements Issuer {
   readonly tokenUrl: string;
   readonly maxDescriptionLength = 512;
   readonly createsNamedClients = true;
+  readonly recordsClaims = true;
   private readonly registry: ClientRegistry;
   private readonly verifyUrl: string;
   private readonly now: () => Date;
@@ -38,12 +39,36 @@ export class EmbeddedIssuer implements Issuer {
     this.now = options.now ?? (() => new Date());
   }
 
-  async clientExists(clientId: string): Promise<boolean> {
-    return (await this.registry.read(clientId)) !== undefined;
+  createClient(request: ClientRequest): Promise<MintedSecret> {
+    return this.registry.create(
+      request.clientId,
+      request.name,
+      request.ownerUid,
+      request.firstSecret,
+      this.now(),
+    );
   }
 
-  createClient(request: ClientRequest): Promise<MintedSecret> {
-    return this.registry.create(request.clientId, request.name, request.firstSecret, this.now());
+  /** From the registry's cache: a claim itself is always a compare-and-swap on the record. */
+  async clientOwner(clientId: string): Promise<string | undefined> {
+    return this.registry.cached(clientId)?.ownerUid;
+  }
+
+  claimClient(clientId: string, ownerUid: string): Promise<string | undefined> {
+    return this.registry.update(clientId, (record) => {
+      record.ownerUid ??= ownerUid;
+      return record.ownerUid;
+    });
+  }
+
+  async releaseClient(clientId: string, ownerUid: string): Promise<void> {
+    try {
+      await this.registry.update(clientId, (record) => {
+        if (record.ownerUid === ownerUid) delete record.ownerUid;
+      });
+    } catch (error) {
+      if (!(error instanceof IssuerError && error.kind === "ClientNotFound")) throw error;
+    }
   }
 
   deleteClient(clientId: string): Promise<void> {

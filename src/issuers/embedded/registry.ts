@@ -29,6 +29,8 @@ export interface StoredSecret extends IssuerSecret {
 export interface ClientRecord {
   clientId: string;
   name: string;
+  /** The ClientCredential (uid) that owns the client: the one it was created for or first claimed it. */
+  ownerUid?: string;
   createdAt: string;
   nextSecretId: number;
   secrets: StoredSecret[];
@@ -131,10 +133,17 @@ export class ClientRegistry {
     }
   }
 
-  async create(clientId: string, name: string, first: SecretRequest, now: Date): Promise<MintedSecret> {
+  async create(
+    clientId: string,
+    name: string,
+    ownerUid: string,
+    first: SecretRequest,
+    now: Date,
+  ): Promise<MintedSecret> {
     const record: ClientRecord = {
       clientId,
       name,
+      ownerUid,
       createdAt: now.toISOString(),
       nextSecretId: 1,
       secrets: [],

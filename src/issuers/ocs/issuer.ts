@@ -15,6 +15,9 @@ import {
 import { errorDetail, type OcsHttp, type OcsRequest, type OcsResponse } from "./http.ts";
 import type { Credential, TokenSource } from "./tokens.ts";
 
+/** The tag on a client Rotor created: the uid of the ClientCredential it was created for. */
+const OWNER_TAG = "rotor.dev/owner=";
+
 /**
  * AVEVA does not document a limit on secret descriptions; 255 characters is a conservative
  * guess that fits a 200-character spec.description plus Rotor's marker.
@@ -70,6 +73,30 @@ export class OcsIssuer implements Issuer {
     return this.tenant.tokens.knownEndpoint;
   }
 
+  /**
+   * The owner Rotor recorded in the client's Tags when it created it. OCS has no compare-and-swap
+   * on a client (and Rotor never PUTs), so an existing client cannot be claimed here.
+   */
+  readonly recordsClaims = false;
+
+  async clientOwner(clientId: string): Promise<string | undefined> {
+    const what = `read client ${clientId}`;
+    const response = await this.api({ method: "GET", path: clientPath(clientId), what });
+    if (response.status === 404) return undefined;
+    this.expect(response, [200], what);
+    const tags = (response.body as { Tags?: unknown }).Tags;
+    const tag = Array.isArray(tags)
+      ? tags.find((t): t is string => typeof t === "string" && t.startsWith(OWNER_TAG))
+      : undefined;
+    return tag?.slice(OWNER_TAG.length);
+  }
+
+  claimClient(clientId: string): Promise<string | undefined> {
+    return this.clientOwner(clientId);
+  }
+
+  async releaseClient(): Promise<void> {}
+
   async clientExists(clientId: string): Promise<boolean> {
     const response = await this.api({
       method: "GET",
@@ -98,6 +125,7 @@ export class OcsIssuer implements Issuer {
         Enabled: true,
         AccessTokenLifetime: this.tenant.accessTokenLifetimeSeconds,
         RoleIds: request.roleIds,
+        Tags: [`${OWNER_TAG}${request.ownerUid}`],
         SecretDescription: request.firstSecret.description,
         SecretExpirationDate: request.firstSecret.expiration.toISOString(),
       },

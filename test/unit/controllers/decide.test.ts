@@ -15,7 +15,7 @@ const OTHER = "22222222-2222-4222-8222-222222222222";
 const T0 = Date.parse("2026-11-27T10:00:00Z");
 const at = (minutes: number) => new Date(T0 + minutes * 60_000);
 const iso = (minutes: number) => at(minutes).toISOString();
-const options = { finalizerTimeoutMs: 10 * 60_000, consumerResyncMs: 60 * 60_000 };
+const options = { finalizerTimeoutMs: 10 * 60_000, consumerResyncMs: 60 * 60_000, gracePeriodFloorMs: 0 };
 
 function version(id: string, overrides: Partial<Version> = {}): Version {
   return {
@@ -63,6 +63,8 @@ function snapshot(overrides: Partial<Snapshot> = {}, spec: Record<string, unknow
     secretName: "app",
     clientId: "client",
     clientOwnedByRotor: true,
+    clientOwner: undefined,
+    issuerRecordsClaims: false,
     bootstrap: undefined,
     clientHeldBy: undefined,
     issuer: {
@@ -76,13 +78,22 @@ function snapshot(overrides: Partial<Snapshot> = {}, spec: Record<string, unknow
     issuerError: undefined,
     target: { state: "missing" },
     versions: [],
+    foreignVersions: [],
     consumers: undefined,
     staleTargets: [],
     ...overrides,
   };
 }
 
-const inSyncTarget = (id: string) => ({ state: "owned" as const, secretId: id, inSync: true });
+const target = (id: string, over: { inSync?: boolean; hasValue?: boolean; writtenAt?: string } = {}) => ({
+  state: "owned" as const,
+  secretId: id,
+  inSync: true,
+  hasValue: true,
+  writtenAt: undefined,
+  ...over,
+});
+const inSyncTarget = (id: string) => target(id);
 
 /** auth.self: bootstrap secret 3, replaced at minute 10 by Rotor's secret 10; `pods` read the bootstrap Secret. */
 const bootstrapped = (pods: NonNullable<Snapshot["consumers"]>["pods"]) =>
@@ -246,7 +257,7 @@ describe("decide", () => {
       snapshot({
         versions: [version("1")],
         issuerSecrets: [mine("1")],
-        target: { state: "owned", secretId: "1", inSync: false },
+        target: target("1", { inSync: false }),
       }),
       10,
       ["repairTarget"],
@@ -550,10 +561,10 @@ describe("decide: the rollover gate (Restart and Observe)", () => {
       },
       spec,
     );
-  const state = (ref = deployment, over: Partial<{ paused: boolean; restartedAt: number }> = {}) => ({
+  const state = (ref = deployment, over: Partial<{ paused: boolean; restartedFor: string[] }> = {}) => ({
     ref,
     paused: false,
-    restartedAt: undefined,
+    restartedFor: [] as string[],
     ...over,
   });
 
@@ -567,7 +578,7 @@ describe("decide: the rollover gate (Restart and Observe)", () => {
     ],
     [
       "does not restart twice for one switch",
-      rotated({ pods: [pod("a", 5)], workloads: [state(deployment, { restartedAt: at(10.5).getTime() })] }),
+      rotated({ pods: [pod("a", 5)], workloads: [state(deployment, { restartedFor: ["10"] })] }),
       11,
       [],
       [],
@@ -624,7 +635,7 @@ describe("decide: the rollover gate (Restart and Observe)", () => {
     [
       "reports RolloutTimeout and keeps the secret",
       rotated(
-        { pods: [pod("a", 5)], workloads: [state(deployment, { restartedAt: at(10.5).getTime() })] },
+        { pods: [pod("a", 5)], workloads: [state(deployment, { restartedFor: ["10"] })] },
         { rollout: { timeout: "30m" } },
       ),
       41,
@@ -633,7 +644,7 @@ describe("decide: the rollover gate (Restart and Observe)", () => {
     ],
     [
       "revokes at expiry with ConsumersOutlivedSecret (and renews the current one, due too)",
-      rotated({ pods: [pod("a", 5)], workloads: [state(deployment, { restartedAt: at(10.5).getTime() })] }),
+      rotated({ pods: [pod("a", 5)], workloads: [state(deployment, { restartedFor: ["10"] })] }),
       121,
       ["revoke:1:expired", "mint:renewal"],
       ["ConsumersOutlivedSecret"],

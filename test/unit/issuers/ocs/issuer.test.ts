@@ -54,6 +54,8 @@ async function failure(promise: Promise<unknown>): Promise<IssuerError> {
   return error as IssuerError;
 }
 
+const OWNER = "11111111-1111-4111-8111-111111111111";
+
 describe("OcsIssuer with an administrator client", () => {
   it("creates a client with its first secret, which works at the discovered token endpoint", async () => {
     const issuer = new OcsIssuer(tenant(), asAdmin());
@@ -62,12 +64,15 @@ describe("OcsIssuer with an administrator client", () => {
       clientId,
       name: "orders",
       roleIds: [TENANT_MEMBER_ROLE_ID],
+      ownerUid: OWNER,
       firstSecret: { description: "orders (rotor:x:1)", expiration: in2h() },
     });
     expect(issuer.tokenUrl).toBe(`${sim.url}/identity/connect/token`);
     expect(first.description).toBe("orders (rotor:x:1)");
     expect(await issuer.verify(clientId, first.value)).toEqual({ ok: true });
     expect(await issuer.clientExists(clientId)).toBe(true);
+    // The owner is recorded at the tenant: nothing in a namespace can claim the client.
+    expect(await issuer.clientOwner(clientId)).toBe(OWNER);
     expect(await issuer.listSecrets(clientId)).toEqual([
       { id: first.id, description: first.description, expiration: expect.any(String) },
     ]);
@@ -76,6 +81,7 @@ describe("OcsIssuer with an administrator client", () => {
         clientId,
         name: "again",
         roleIds: [TENANT_MEMBER_ROLE_ID],
+        ownerUid: OWNER,
         firstSecret: { description: "x", expiration: in2h() },
       }),
     );
@@ -190,6 +196,7 @@ describe("OcsIssuer with self authentication", () => {
         clientId: crypto.randomUUID(),
         name: "x",
         roleIds: [TENANT_MEMBER_ROLE_ID],
+        ownerUid: OWNER,
         firstSecret: { description: "x", expiration: in2h() },
       }),
     );

@@ -1,0 +1,134 @@
+/**
+ * The Kubernetes writes of the ClientCredential controller, behind one small interface so that
+ * apply can be tested with a fake. Every write that a retry could repeat is idempotent.
+ */
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import type { ClientCredentialStatus } from "../../../api/clientcredential.ts";
+import { API_VERSION, CLIENT_CREDENTIAL } from "../../../api/group.ts";
+import { backoffDelay, sleep } from "../../../runtime/backoff.ts";
+import {
+  FIELD_MANAGER,
+  isConflict,
+  isNotFound,
+  makeClient,
+  mergePatch,
+  serverSideApply,
+} from "../../../runtime/kube.ts";
+import { clientCredentialPath, writtenAt } from "../resources.ts";
+import { ApplyError } from "./errors.ts";
+
+export interface ObjectKey {
+  namespace: string;
+  name: string;
+}
+
+export interface CredentialWriter {
+  /** Compare-and-swap on `resourceVersion`: other controllers' finalizers are kept. */
+  setFinalizers(cc: ObjectKey, finalizers: string[], resourceVersion: string | undefined): Promise<void>;
+  /** Applies the whole status (server-side apply, Rotor's field manager). */
+  writeStatus(cc: ObjectKey, status: ClientCredentialStatus): Promise<void>;
+  /** Sets status.clientId alone (a merge patch: the rest of the status stays as written). */
+  recordClientId(cc: ObjectKey, clientId: string): Promise<void>;
+  /** Creates a version Secret; retried on transient errors, never overwrites. */
+  createVersion(secret: V1Secret): Promise<void>;
+  annotate(secret: ObjectKey, annotations: Record<string, string>): Promise<void>;
+  /** Idempotent: a Secret that is gone is fine. */
+  deleteSecret(secret: ObjectKey): Promise<void>;
+  /**
+   * Writes the target Secret: created when `create` (never taking over one that appeared
+   * meanwhile), else applied. Returns the API server's time of the write.
+   */
+  writeTarget(target: V1Secret, create: boolean): Promise<string | undefined>;
+}
+
+const RETRY = { baseMs: 250, maxMs: 4000 };
+
+export class KubeWriter implements CredentialWriter {
+  private readonly core: CoreV1Api;
+  private readonly custom: CustomObjectsApi;
+
+  constructor(kc: KubeConfig) {
+    this.core = makeClient(kc, CoreV1Api);
+    this.custom = makeClient(kc, CustomObjectsApi);
+  }
+
+  async setFinalizers(cc: ObjectKey, finalizers: string[], resourceVersion: string | undefined) {
+    await this.custom.patchNamespacedCustomObject(
+      {
+        ...clientCredentialPath(cc.namespace, cc.name),
+        body: { metadata: { finalizers, resourceVersion } },
+      },
+      mergePatch,
+    );
+  }
+
+  async writeStatus(cc: ObjectKey, status: ClientCredentialStatus) {
+    try {
+      await this.custom.patchNamespacedCustomObjectStatus(
+        {
+          ...clientCredentialPath(cc.namespace, cc.name),
+          body: { apiVersion: API_VERSION, kind: CLIENT_CREDENTIAL.kind, metadata: cc, status },
+          fieldManager: FIELD_MANAGER,
+          force: true,
+        },
+        serverSideApply,
+      );
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  async recordClientId(cc: ObjectKey, clientId: string) {
+    await this.custom.patchNamespacedCustomObjectStatus(
+      { ...clientCredentialPath(cc.namespace, cc.name), body: { status: { clientId } } },
+      mergePatch,
+    );
+  }
+
+  async createVersion(secret: V1Secret) {
+    const namespace = secret.metadata?.namespace as string;
+    const deadline = performance.now() + 30_000;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.core.createNamespacedSecret({ namespace, body: secret });
+        return;
+      } catch (error) {
+        if (isConflict(error) || performance.now() > deadline) throw error;
+        await sleep(backoffDelay(RETRY, attempt));
+      }
+    }
+  }
+
+  async annotate(secret: ObjectKey, annotations: Record<string, string>) {
+    await this.core.patchNamespacedSecret({ ...secret, body: { metadata: { annotations } } }, mergePatch);
+  }
+
+  async deleteSecret(secret: ObjectKey) {
+    try {
+      await this.core.deleteNamespacedSecret(secret);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  async writeTarget(target: V1Secret, create: boolean) {
+    const namespace = target.metadata?.namespace as string;
+    const name = target.metadata?.name as string;
+    if (create) {
+      try {
+        return writtenAt(await this.core.createNamespacedSecret({ namespace, body: target }));
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+        throw new ApplyError(
+          "KubernetesError",
+          `Secret ${name} appeared while Rotor was writing it; it will be re-examined`,
+        );
+      }
+    }
+    const written = await this.core.patchNamespacedSecret(
+      { namespace, name, body: target, fieldManager: FIELD_MANAGER, force: true },
+      serverSideApply,
+    );
+    return writtenAt(written);
+  }
+}
