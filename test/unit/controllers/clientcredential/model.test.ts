@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ClientIdHolders } from "../../../src/controllers/clientcredential/holders.ts";
-import { selects } from "../../../src/controllers/clientcredential/issuer-access.ts";
-import { describeWithMarker, parseMarker } from "../../../src/controllers/clientcredential/model.ts";
+import { ClientIdHolders } from "../../../../src/controllers/clientcredential/holders.ts";
+import { selects } from "../../../../src/controllers/clientcredential/issuer-access.ts";
+import { describeWithMarker, parseMarker } from "../../../../src/controllers/clientcredential/model.ts";
 
 const UID = "11111111-1111-4111-8111-111111111111";
 

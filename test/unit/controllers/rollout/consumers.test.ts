@@ -1,6 +1,6 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { podReferencesSecret } from "../../../src/controllers/rollout/consumers.ts";
+import { podReferencesSecret } from "../../../../src/controllers/rollout/consumers.ts";
 
 const pod = (spec: V1Pod["spec"]): V1Pod => ({ spec });
 

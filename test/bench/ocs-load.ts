@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { OcsSimulator } from "../../test/simulator/ocs/server.ts";
-import { TENANT_MEMBER_ROLE_ID } from "../../test/simulator/ocs/store.ts";
-import { startControlPlane, stopControlPlane } from "../controlplane/controlplane.ts";
-import { installCrds, kubectl } from "../controlplane/install.ts";
-import { startRotor } from "../operator/process.ts";
+import { startControlPlane, stopControlPlane } from "../../hack/controlplane/controlplane.ts";
+import { installCrds, kubectl } from "../../hack/controlplane/install.ts";
+import { startRotor } from "../../hack/operator/process.ts";
+import { OcsSimulator } from "../simulator/ocs/server.ts";
+import { TENANT_MEMBER_ROLE_ID } from "../simulator/ocs/store.ts";
 
 const { values } = parseArgs({
   options: {

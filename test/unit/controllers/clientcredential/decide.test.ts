@@ -1,0 +1,558 @@
+/** The ClientCredential policy, as tables of snapshots and expected plans. */
+import { describe, expect, it } from "vitest";
+import { decide } from "../../../../src/controllers/clientcredential/decide.ts";
+import type { Snapshot, Version } from "../../../../src/controllers/clientcredential/model.ts";
+import { describeWithMarker } from "../../../../src/controllers/clientcredential/model.ts";
+import {
+  at,
+  foreign,
+  inSyncTarget,
+  iso,
+  mine,
+  OTHER,
+  options,
+  snapshot,
+  target,
+  types,
+  version,
+} from "./builders.ts";
+
+/** auth.self: bootstrap secret 3, replaced at minute 10 by Rotor's secret 10; `pods` read the bootstrap Secret. */
+const bootstrapped = (pods: NonNullable<Snapshot["consumers"]>["pods"]) =>
+  snapshot({
+    versions: [version("10")],
+    issuerSecrets: [foreign("3"), mine("10")],
+    target: inSyncTarget("10"),
+    consumers: { pods: [], workloads: [] },
+    bootstrap: { secretId: "3", secretName: "boot", consumers: { pods, workloads: [] } },
+  });
+describe("decide", () => {
+  it.each<{ name: string; given: Snapshot; minutes: number; want: string[]; blocker?: string }>([
+    {
+      name: "a new ClientCredential gets its finalizer and a client",
+      given: snapshot({
+        cc: { ...snapshot().cc, hasFinalizer: false },
+        clientId: undefined,
+        clientExists: undefined,
+        issuerSecrets: undefined,
+      }),
+      minutes: 0,
+      want: ["addFinalizer", "createClient"],
+    },
+    {
+      name: "a given clientId that does not exist yet is created",
+      given: snapshot({ clientExists: false, issuerSecrets: undefined }),
+      minutes: 0,
+      want: ["createClient"],
+    },
+    {
+      name: "an existing client without a current secret gets one",
+      given: snapshot({ issuerSecrets: [foreign("1")] }),
+      minutes: 0,
+      want: ["mint:initial"],
+    },
+    {
+      name: "nothing to do before renewalTime",
+      given: snapshot({ versions: [version("1")], issuerSecrets: [mine("1")], target: inSyncTarget("1") }),
+      minutes: 60,
+      want: [],
+    },
+    {
+      name: "renews at renewalTime",
+      given: snapshot({ versions: [version("1")], issuerSecrets: [mine("1")], target: inSyncTarget("1") }),
+      minutes: 61,
+      want: ["mint:renewal"],
+    },
+    {
+      name: "replaces an expired current secret",
+      given: snapshot({ versions: [version("1")], issuerSecrets: [mine("1")], target: inSyncTarget("1") }),
+      minutes: 121,
+      want: ["mint:replace-lost"],
+    },
+    {
+      name: "replaces a current secret revoked behind its back",
+      given: snapshot({ versions: [version("1")], issuerSecrets: [], target: inSyncTarget("1") }),
+      minutes: 10,
+      want: ["mint:replace-lost"],
+    },
+    {
+      name: "rotates for a new rotate request",
+      given: snapshot({
+        cc: { ...snapshot().cc, rotateRequest: "x" },
+        versions: [version("1")],
+        issuerSecrets: [mine("1")],
+        target: inSyncTarget("1"),
+      }),
+      minutes: 10,
+      want: ["mint:requested"],
+    },
+    {
+      name: "does not rotate twice for the same request",
+      given: snapshot({
+        cc: { ...snapshot().cc, rotateRequest: "x" },
+        versions: [version("1", { rotateRequest: "x" })],
+        issuerSecrets: [mine("1")],
+        target: inSyncTarget("1"),
+      }),
+      minutes: 10,
+      want: [],
+    },
+    {
+      name: "revokes an orphan (minted, never persisted)",
+      given: snapshot({
+        versions: [version("1")],
+        issuerSecrets: [mine("1"), mine("2")],
+        target: inSyncTarget("1"),
+      }),
+      minutes: 10,
+      want: ["revoke:2:orphan"],
+    },
+    {
+      name: "leaves secrets of others alone",
+      given: snapshot({
+        versions: [version("1")],
+        issuerSecrets: [mine("1"), { ...mine("2"), description: describeWithMarker("x", OTHER, "a", 256) }],
+        target: inSyncTarget("1"),
+      }),
+      minutes: 10,
+      want: [],
+    },
+    {
+      name: "resumes a persisted but unswitched version",
+      given: snapshot({
+        versions: [version("1"), version("2", { activatedAt: undefined })],
+        issuerSecrets: [mine("1"), mine("2")],
+        target: inSyncTarget("1"),
+      }),
+      minutes: 10,
+      want: ["resume"],
+    },
+    {
+      name: "restores a missing target from the current version",
+      given: snapshot({ versions: [version("1")], issuerSecrets: [mine("1")] }),
+      minutes: 10,
+      want: ["repairTarget"],
+    },
+    {
+      name: "deletes the target left under an earlier secretName once the new one is written",
+      given: snapshot({
+        versions: [version("1")],
+        issuerSecrets: [mine("1")],
+        target: inSyncTarget("1"),
+        staleTargets: ["old"],
+      }),
+      minutes: 10,
+      want: ["deleteStaleTarget"],
+    },
+    {
+      name: "keeps the old target until the new one holds the secret",
+      given: snapshot({ versions: [version("1")], issuerSecrets: [mine("1")], staleTargets: ["old"] }),
+      minutes: 10,
+      want: ["repairTarget"],
+    },
+    {
+      name: "restores a target that drifted",
+      given: snapshot({
+        versions: [version("1")],
+        issuerSecrets: [mine("1")],
+        target: target("1", { inSync: false }),
+      }),
+      minutes: 10,
+      want: ["repairTarget"],
+    },
+    {
+      name: "switches a target left on the previous secret (crash after activation)",
+      given: snapshot({
+        versions: [version("1"), version("2")],
+        issuerSecrets: [mine("1"), mine("2")],
+        target: inSyncTarget("1"),
+      }),
+      minutes: 10,
+      want: ["markSuperseded", "repairTarget"],
+    },
+    {
+      name: "None: keeps a superseded secret during gracePeriod",
+      given: snapshot(
+        {
+          versions: [version("1", { supersededAt: iso(10) }), version("10")],
+          issuerSecrets: [mine("1"), mine("10")],
+          target: inSyncTarget("10"),
+        },
+        { rollout: { strategy: "None" } },
+      ),
+      minutes: 14,
+      want: [],
+    },
+    {
+      name: "None: revokes a superseded secret after gracePeriod",
+      given: snapshot(
+        {
+          versions: [version("1", { supersededAt: iso(10) }), version("10")],
+          issuerSecrets: [mine("1"), mine("10")],
+          target: inSyncTarget("10"),
+        },
+        { rollout: { strategy: "None" } },
+      ),
+      minutes: 15,
+      want: ["revoke:1:superseded"],
+    },
+    {
+      name: "Restart: keeps a superseded secret for its consumers",
+      given: snapshot({
+        versions: [version("1", { supersededAt: iso(10) }), version("10")],
+        issuerSecrets: [mine("1"), mine("10")],
+        target: inSyncTarget("10"),
+      }),
+      minutes: 60,
+      want: [],
+    },
+    {
+      name: "OCS: reports a client named in the spec that the issuer does not know, and creates nothing",
+      given: snapshot({
+        clientOwnedByRotor: false,
+        clientExists: false,
+        issuerSecrets: undefined,
+        issuer: {
+          ok: true,
+          tokenUrl: "http://issuer/token",
+          maxDescriptionLength: 256,
+          createsNamedClients: false,
+        },
+      }),
+      minutes: 0,
+      want: [],
+      blocker: "IssuerError",
+    },
+    {
+      name: "auth.self: keeps the bootstrap secret while pods still read the bootstrap Secret",
+      given: bootstrapped([
+        {
+          name: "old",
+          createdAt: at(1).getTime(),
+          terminating: false,
+          workload: { kind: "Pod", name: "old", apiVersion: "v1" },
+        },
+      ]),
+      minutes: 30,
+      want: [],
+    },
+    {
+      name: "auth.self: keeps the bootstrap secret during gracePeriod after the first switch",
+      given: bootstrapped([]),
+      minutes: 14,
+      want: [],
+    },
+    {
+      name: "auth.self: revokes the bootstrap secret once nobody reads it and gracePeriod passed",
+      given: bootstrapped([]),
+      minutes: 15,
+      want: ["revoke:3:bootstrap"],
+    },
+    {
+      name: "auth.self: leaves the bootstrap secret before Rotor's own secret is in use",
+      given: snapshot({
+        versions: [version("10", { activatedAt: undefined })],
+        issuerSecrets: [foreign("3"), mine("10")],
+        target: { state: "missing" },
+        bootstrap: { secretId: "3", secretName: "boot", consumers: undefined },
+      }),
+      minutes: 30,
+      want: ["resume"],
+    },
+    {
+      name: "revokes a superseded secret at its expiry, whatever the strategy",
+      given: snapshot({
+        versions: [version("1", { supersededAt: iso(10) }), version("70")],
+        issuerSecrets: [mine("1"), mine("70")],
+        target: inSyncTarget("70"),
+      }),
+      minutes: 121,
+      want: ["revoke:1:expired"],
+    },
+    {
+      name: "revokes a version that was never switched to",
+      given: snapshot({
+        versions: [version("1", { activatedAt: undefined }), version("2")],
+        issuerSecrets: [mine("1"), mine("2")],
+        target: inSyncTarget("2"),
+      }),
+      minutes: 10,
+      want: ["revoke:1:abandoned"],
+    },
+    {
+      name: "does not mint past the budget",
+      given: snapshot({
+        versions: [version("1")],
+        issuerSecrets: [mine("1"), ...["2", "3", "4", "5", "6", "7", "8", "9", "10"].map(foreign)],
+        target: inSyncTarget("1"),
+      }),
+      minutes: 61,
+      want: [],
+      blocker: "SlotsExhausted",
+    },
+    {
+      name: "frees its own orphan to stay within the budget",
+      given: snapshot({
+        versions: [version("1")],
+        issuerSecrets: [mine("1"), mine("2"), ...["3", "4", "5", "6", "7", "8", "9", "10"].map(foreign)],
+        target: inSyncTarget("1"),
+      }),
+      minutes: 61,
+      want: ["revoke:2:orphan", "mint:renewal"],
+    },
+    {
+      name: "honours a smaller maxSecrets",
+      given: snapshot(
+        {
+          versions: [version("1", { supersededAt: iso(5) }), version("2")],
+          issuerSecrets: [mine("1"), mine("2")],
+          target: inSyncTarget("2"),
+        },
+        { maxSecrets: 2 },
+      ),
+      minutes: 63,
+      want: [],
+      blocker: "SlotsExhausted",
+    },
+    {
+      name: "never overwrites a Secret it does not own",
+      given: snapshot({ versions: [], issuerSecrets: [], target: { state: "foreign" } }),
+      minutes: 0,
+      want: [],
+      blocker: "SecretConflict",
+    },
+    {
+      name: "mints nothing for a client held by another ClientCredential",
+      given: snapshot({ clientHeldBy: "other/app" }),
+      minutes: 0,
+      want: [],
+      blocker: "ClientIdConflict",
+    },
+    {
+      name: "reports an unreachable issuer",
+      given: snapshot({ issuerError: "timeout", issuerSecrets: undefined, clientExists: undefined }),
+      minutes: 0,
+      want: [],
+      blocker: "IssuerError",
+    },
+    {
+      name: "reports an issuer the namespace may not use",
+      given: snapshot({ issuer: { ok: false, reason: "IssuerNotAllowed", message: "no" } }),
+      minutes: 0,
+      want: [],
+      blocker: "IssuerNotAllowed",
+    },
+  ])("$name", ({ given, minutes, want, blocker }) => {
+    const plan = decide(given, at(minutes), options);
+    expect(types(plan.actions)).toEqual(want);
+    expect(plan.blocker?.reason).toBe(blocker);
+  });
+
+  it("schedules the next look at the renewal time", () => {
+    const plan = decide(
+      snapshot({ versions: [version("1")], issuerSecrets: [mine("1")], target: inSyncTarget("1") }),
+      at(30),
+      options,
+    );
+    expect(plan.requeueAfterMs).toBe(31 * 60_000);
+  });
+
+  it("schedules the end of a grace period before the renewal", () => {
+    const plan = decide(
+      snapshot(
+        {
+          versions: [version("1", { supersededAt: iso(10) }), version("10")],
+          issuerSecrets: [mine("1"), mine("10")],
+          target: inSyncTarget("10"),
+        },
+        { rollout: { strategy: "None" } },
+      ),
+      at(12),
+      options,
+    );
+    expect(plan.requeueAfterMs).toBe(3 * 60_000);
+  });
+});
+
+describe("decide on deletion", () => {
+  const deleting = (spec: Record<string, unknown>, overrides: Partial<Snapshot> = {}) => {
+    const base = snapshot({}, spec);
+    return snapshot(
+      {
+        cc: { ...base.cc, deletionTimestamp: iso(0) },
+        versions: [version("1")],
+        issuerSecrets: [mine("1"), foreign("2"), mine("3")],
+        ...overrides,
+      },
+      spec,
+    );
+  };
+
+  it.each<{ name: string; given: Snapshot; minutes: number; want: string[] }>([
+    {
+      name: "Revoke: revokes Rotor's secrets, deletes the client it created, then lets go",
+      given: deleting({}),
+      minutes: 1,
+      want: ["revoke:1:deleting", "revoke:3:deleting", "deleteClient", "removeFinalizer"],
+    },
+    {
+      name: "Revoke: keeps a client it did not create",
+      given: deleting({}, { clientOwnedByRotor: false }),
+      minutes: 1,
+      want: ["revoke:1:deleting", "revoke:3:deleting", "removeFinalizer"],
+    },
+    {
+      name: "Retain: leaves the issuer untouched",
+      given: deleting({ deletionPolicy: "Retain" }),
+      minutes: 1,
+      want: ["removeFinalizer"],
+    },
+    {
+      name: "waits for an unreachable issuer",
+      given: deleting({}, { issuerError: "down" }),
+      minutes: 5,
+      want: [],
+    },
+    {
+      name: "lets go after the finalizer timeout, with a warning",
+      given: deleting({}, { issuerError: "down" }),
+      minutes: 11,
+      want: ["removeFinalizer"],
+    },
+  ])("$name", ({ given, minutes, want }) => {
+    const plan = decide(given, at(minutes), options);
+    expect(types(plan.actions)).toEqual(want);
+  });
+
+  it("says which secrets it could not revoke", () => {
+    const plan = decide(deleting({}, { issuerError: "down" }), at(11), options);
+    expect(plan.actions[0]).toMatchObject({
+      type: "removeFinalizer",
+      warning: expect.stringContaining("secrets 1 of client client"),
+    });
+  });
+});
+
+describe("decide: the rollover gate (Restart and Observe)", () => {
+  const deployment = { kind: "Deployment", name: "api", apiVersion: "apps/v1" };
+  const job = { kind: "Job", name: "batch", apiVersion: "batch/v1" };
+  const pod = (name: string, createdAtMinutes: number, workload = deployment) => ({
+    name,
+    createdAt: at(createdAtMinutes).getTime(),
+    terminating: false,
+    workload,
+  });
+  // Secret 1 superseded by secret 10 at minute 10.
+  const rotated = (
+    consumers: Snapshot["consumers"],
+    spec: Record<string, unknown> = {},
+    v1: Partial<Version> = {},
+  ) =>
+    snapshot(
+      {
+        versions: [version("1", { supersededAt: iso(10), ...v1 }), version("10")],
+        issuerSecrets: [mine("1"), mine("10")],
+        target: inSyncTarget("10"),
+        consumers,
+      },
+      spec,
+    );
+  const state = (ref = deployment, over: Partial<{ paused: boolean; restartedFor: string[] }> = {}) => ({
+    ref,
+    paused: false,
+    restartedFor: [] as string[],
+    ...over,
+  });
+
+  it.each<{ name: string; given: Snapshot; minutes: number; want: string[]; notices: string[] }>([
+    {
+      name: "restarts the workload of a pod created before the switch",
+      given: rotated({ pods: [pod("a", 5)], workloads: [state()] }),
+      minutes: 11,
+      want: ["restart"],
+      notices: [],
+    },
+    {
+      name: "does not restart twice for one switch",
+      given: rotated({ pods: [pod("a", 5)], workloads: [state(deployment, { restartedFor: ["10"] })] }),
+      minutes: 11,
+      want: [],
+      notices: [],
+    },
+    {
+      name: "counts a pod created in the second of the switch as old",
+      given: rotated({ pods: [pod("a", 10)], workloads: [state()] }),
+      minutes: 11,
+      want: ["restart"],
+      notices: [],
+    },
+    {
+      name: "waits for Jobs and bare pods without restarting them",
+      given: rotated({ pods: [pod("a", 5, job)], workloads: [state(job)] }),
+      minutes: 11,
+      want: [],
+      notices: [],
+    },
+    {
+      name: "reports a paused Deployment instead of forcing it",
+      given: rotated({ pods: [pod("a", 5)], workloads: [state(deployment, { paused: true })] }),
+      minutes: 11,
+      want: [],
+      notices: ["RolloutPaused"],
+    },
+    {
+      name: "Observe restarts nothing",
+      given: rotated({ pods: [pod("a", 5)], workloads: [state()] }, { rollout: { strategy: "Observe" } }),
+      minutes: 11,
+      want: [],
+      notices: [],
+    },
+    {
+      name: "marks the rollover once no old pod is left",
+      given: rotated({ pods: [pod("b", 11)], workloads: [state()] }),
+      minutes: 12,
+      want: ["markRolledOut"],
+      notices: [],
+    },
+    {
+      name: "waits gracePeriod after the rollover",
+      given: rotated({ pods: [pod("b", 11)], workloads: [state()] }, {}, { rolledOutAt: iso(12) }),
+      minutes: 16,
+      want: [],
+      notices: [],
+    },
+    {
+      name: "revokes gracePeriod after the rollover",
+      given: rotated({ pods: [pod("b", 11)], workloads: [state()] }, {}, { rolledOutAt: iso(12) }),
+      minutes: 17,
+      want: ["revoke:1:superseded"],
+      notices: [],
+    },
+    {
+      name: "reports RolloutTimeout and keeps the secret",
+      given: rotated(
+        { pods: [pod("a", 5)], workloads: [state(deployment, { restartedFor: ["10"] })] },
+        { rollout: { timeout: "30m" } },
+      ),
+      minutes: 41,
+      want: [],
+      notices: ["RolloutTimeout"],
+    },
+    {
+      name: "revokes at expiry with ConsumersOutlivedSecret (and renews the current one, due too)",
+      given: rotated({ pods: [pod("a", 5)], workloads: [state(deployment, { restartedFor: ["10"] })] }),
+      minutes: 121,
+      want: ["revoke:1:expired", "mint:renewal"],
+      notices: ["ConsumersOutlivedSecret"],
+    },
+  ])("$name", ({ given, minutes, want, notices }) => {
+    const plan = decide(given, at(minutes), options);
+    expect(types(plan.actions)).toEqual(want);
+    expect(plan.notices.map((n) => n.reason)).toEqual(notices);
+  });
+
+  it("looks again within the re-check interval while a rollover is pending", () => {
+    const plan = decide(rotated({ pods: [pod("a", 5)], workloads: [state()] }), at(11), options);
+    expect(plan.requeueAfterMs).toBe(5000);
+  });
+});

@@ -1,0 +1,115 @@
+/** computeStatus and the notices a reconcile reports: tables of snapshots, plans and conditions. */
+import { describe, expect, it } from "vitest";
+import type { Failure } from "../../../../src/controllers/clientcredential/apply/errors.ts";
+import type { Blocker, Notice, Plan, Snapshot } from "../../../../src/controllers/clientcredential/model.ts";
+import { mergeNotices } from "../../../../src/controllers/clientcredential/report.ts";
+import { computeStatus } from "../../../../src/controllers/clientcredential/status.ts";
+import { at, inSyncTarget, iso, mine, snapshot, version } from "./builders.ts";
+
+const plan = (over: Partial<Plan> = {}): Plan => ({
+  actions: [],
+  blocker: undefined,
+  requeueAfterMs: undefined,
+  notices: [],
+  ...over,
+});
+const issued = () =>
+  snapshot({ versions: [version("1")], issuerSecrets: [mine("1")], target: inSyncTarget("1") });
+const rotatedNone = () =>
+  snapshot(
+    {
+      versions: [version("1", { supersededAt: iso(10) }), version("10")],
+      issuerSecrets: [mine("1"), mine("10")],
+      target: inSyncTarget("10"),
+    },
+    { rollout: { strategy: "Restart" } },
+  );
+
+describe("computeStatus", () => {
+  it.each<{
+    name: string;
+    given: Snapshot;
+    plan?: Plan;
+    lastError?: Failure;
+    want: Record<string, { status: string; reason: string }>;
+  }>([
+    {
+      name: "Ready and up to date with the current secret in the target",
+      given: issued(),
+      want: {
+        Ready: { status: "True", reason: "Issued" },
+        Rotating: { status: "False", reason: "UpToDate" },
+      },
+    },
+    {
+      name: "a failed apply reports its own reason, not always IssuerError",
+      given: snapshot({ issuerSecrets: [] }),
+      lastError: { reason: "KubernetesError", message: "Kubernetes API 409: conflict" },
+      want: {
+        Ready: { status: "False", reason: "KubernetesError" },
+        Rotating: { status: "True", reason: "Renewing" },
+      },
+    },
+    {
+      name: "a conflict is not Ready even while the old secret is valid",
+      given: issued(),
+      plan: plan({ blocker: { reason: "ClientIdConflict", message: "held" } as Blocker }),
+      want: { Ready: { status: "False", reason: "ClientIdConflict" } },
+    },
+    {
+      name: "an exhausted budget is Rotating=SlotsExhausted",
+      given: issued(),
+      plan: plan({ blocker: { reason: "SlotsExhausted", message: "full" } }),
+      want: {
+        Ready: { status: "True", reason: "Issued" },
+        Rotating: { status: "True", reason: "SlotsExhausted" },
+      },
+    },
+    {
+      name: "a superseded secret waiting for its consumers is RolloutPending",
+      given: rotatedNone(),
+      want: { RolledOut: { status: "False", reason: "RolloutPending" } },
+    },
+  ])("$name", ({ given, plan: p = plan(), lastError, want }) => {
+    const status = computeStatus(given, p, at(11), {
+      failedAttempts: 0,
+      lastFailureTime: undefined,
+      lastError,
+    });
+    for (const [type, expected] of Object.entries(want))
+      expect(status.conditions?.find((c) => c.type === type)).toMatchObject(expected);
+  });
+
+  it("lists the current and superseded secrets and the budget, never a value", () => {
+    const status = computeStatus(rotatedNone(), plan(), at(11), {
+      failedAttempts: 0,
+      lastFailureTime: undefined,
+      lastError: undefined,
+    });
+    expect(status.secrets?.map((s) => [s.id, s.state])).toEqual([
+      ["1", "Superseded"],
+      ["10", "Current"],
+    ]);
+    expect(status).toMatchObject({
+      currentSecretId: "10",
+      slots: { used: 2, max: 10 },
+      observedGeneration: 1,
+    });
+  });
+});
+
+describe("mergeNotices", () => {
+  const notice = (reason: Notice["reason"], message: string = reason): Notice => ({
+    type: "Warning",
+    reason,
+    message,
+  });
+  it("keeps what the applied plan reported and adds only new reasons from the fresh decision", () => {
+    expect(
+      mergeNotices(
+        [notice("ConsumersOutlivedSecret", "old")],
+        [notice("ConsumersOutlivedSecret", "new"), notice("RolloutPaused")],
+      ),
+    ).toEqual([notice("ConsumersOutlivedSecret", "old"), notice("RolloutPaused")]);
+  });
+});
