@@ -74,6 +74,8 @@ export interface StartOptions {
   port?: number;
   /** Where Rotor's output goes besides the buffer (e.g. the terminal). */
   echo?: (chunk: string) => void;
+  /** A command Rotor runs under, e.g. `["faketime", "-f", "-90s"]` to give it a clock of its own. */
+  wrapper?: string[];
 }
 
 export async function startRotor(cluster: Cluster, options: StartOptions = {}): Promise<RotorProcess> {
@@ -84,9 +86,11 @@ export async function startRotor(cluster: Cluster, options: StartOptions = {}): 
   let restarts = 0;
 
   const launch = async () => {
+    const [command, ...prefix] = [...(options.wrapper ?? []), process.execPath];
     const started = spawn(
-      process.execPath,
+      command as string,
       [
+        ...prefix,
         join(root, "src", "main.ts"),
         `--kubeconfig=${kubeconfig}`,
         `--namespace=${OPERATOR_NAMESPACE}`,

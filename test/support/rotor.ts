@@ -7,10 +7,13 @@ export { OPERATOR_NAMESPACE, type RotorProcess } from "../../hack/operator/proce
 /** The Rotor processes of the running test file: their output is shown when a test fails. */
 export const running = new Set<RotorProcess>();
 
-export async function startRotor(args: string[] = []): Promise<RotorProcess> {
+export async function startRotor(
+  args: string[] = [],
+  options: { wrapper?: string[] } = {},
+): Promise<RotorProcess> {
   const rotor = await start(
     { kubeconfig: controlPlane().kubeconfig, kubectl: kubectlOk },
-    { args: ["--log-level=debug", ...args] },
+    { args: ["--log-level=debug", ...args], ...options },
   );
   running.add(rotor);
   const stop = rotor.stop.bind(rotor);

@@ -4,7 +4,10 @@
  */
 import type { Draft, Verdict } from "./draft.ts";
 
-/** A client another ClientCredential holds: Rotor mints nothing for a second holder. */
+/**
+ * A client another ClientCredential holds, by Rotor's cache of them: Rotor mints nothing for a
+ * second holder. (Observe leaves this empty when the issuer records this object as the owner.)
+ */
 export function clientHeldElsewhere(d: Draft): Verdict {
   const { clientHeldBy, clientId } = d.snapshot;
   if (!clientHeldBy) return;

@@ -110,23 +110,32 @@ export class Observer {
     const creationTimestamp = Number.isNaN(created.getTime())
       ? new Date(0).toISOString()
       : created.toISOString();
-    const clientHeldBy = clientId
-      ? this.holderOf(clientId, { uid, createdAt: creationTimestamp, creator: spec.clientId === undefined })
-      : undefined;
+    const issuer = resolved.ok ? resolved.issuer : undefined;
 
+    let clientHeldBy: string | undefined;
     let clientExists: boolean | undefined;
     let clientOwner: string | undefined;
     let issuerSecrets: Snapshot["issuerSecrets"];
     let issuerError: string | undefined;
-    const issuer = resolved.ok ? resolved.issuer : undefined;
-    if (issuer && clientId && !clientHeldBy) {
+    if (clientId) {
       try {
-        issuerSecrets = await issuer.listSecrets(clientId);
-        clientExists = true;
-        // Who owns the client at the issuer: free where the issuer keeps claims (embedded); else
-        // asked only where it matters, for a client named in the spec and before a deletion.
-        if (issuer.recordsClaims || spec.clientId !== undefined || metadata.deletionTimestamp)
-          clientOwner = await issuer.clientOwner(clientId);
+        // Where the issuer keeps claims (embedded, from its cache: free), its word on the owner
+        // is final; Rotor's cache of ClientCredentials may lag behind two created in one second.
+        if (issuer?.recordsClaims) clientOwner = await issuer.clientOwner(clientId);
+        if (clientOwner !== uid)
+          clientHeldBy = this.holderOf(clientId, {
+            uid,
+            createdAt: creationTimestamp,
+            creator: spec.clientId === undefined,
+          });
+        if (issuer && !clientHeldBy) {
+          issuerSecrets = await issuer.listSecrets(clientId);
+          clientExists = true;
+          // Elsewhere the owner is asked only where it matters: a client named in the spec, and
+          // before a deletion (OCS: the tag Rotor set when it created the client).
+          if (!issuer.recordsClaims && (spec.clientId !== undefined || metadata.deletionTimestamp))
+            clientOwner = await issuer.clientOwner(clientId);
+        }
       } catch (error) {
         if (error instanceof IssuerError && error.kind === "ClientNotFound") clientExists = false;
         else issuerError = describeError(error);

@@ -246,6 +246,8 @@ export function restoredVersion(
     supersededAt: string | undefined;
     tokenUrl: string | undefined;
   },
+  /** A fresh suffix: the original's name may still be taken (a relabelled Secret). */
+  suffix: string,
 ): V1Secret {
   const content = { ...restored, value: restored.value ?? "" };
   const version = desiredVersion(owner, spec, secretName, content, {
@@ -253,6 +255,7 @@ export function restoredVersion(
     mintId: "restored",
     rotateRequest: undefined,
   });
+  if (version.metadata) version.metadata.name = `${version.metadata.name}-restored-${suffix}`;
   if (restored.value === undefined) delete version.data?.[spec.keys.clientSecret];
   Object.assign(version.metadata?.annotations ?? {}, {
     [ANN_RESTORED_FROM]: restored.value === undefined ? "status" : "target",

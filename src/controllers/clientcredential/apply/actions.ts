@@ -112,12 +112,18 @@ export const handlers: { [T in Action["type"]]: Handler<T> } = {
     const value = action.valueFromTarget
       ? contentOf(ctx, ctx.observation.targetSecret, `Secret ${snapshot.secretName}`).value
       : undefined;
-    const version = restoredVersion(ownerOf(ctx), snapshot.cc.spec, snapshot.secretName, {
-      ...action,
-      clientId: clientIdOf(ctx),
-      value,
-      tokenUrl: issuerOf(ctx).tokenUrl,
-    });
+    const version = restoredVersion(
+      ownerOf(ctx),
+      snapshot.cc.spec,
+      snapshot.secretName,
+      {
+        ...action,
+        clientId: clientIdOf(ctx),
+        value,
+        tokenUrl: issuerOf(ctx).tokenUrl,
+      },
+      randomBytes(3).toString("hex"),
+    );
     await ctx.writer.createVersion(version);
     ctx.record(notes.versionRestored(action, version.metadata?.name as string));
   },
