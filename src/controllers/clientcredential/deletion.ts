@@ -17,8 +17,8 @@ const plan = (actions: Action[], blocker?: Blocker, requeueAfterMs?: number): Pl
 export function decideDeletion(snapshot: Snapshot, now: Date, options: DecideOptions): Plan {
   const { cc, clientId, clientHeldBy, clientOwner } = snapshot;
   if (!cc.hasFinalizer) return plan([]);
-  const ownedByAnother = clientOwner !== undefined && clientOwner !== cc.uid;
-  if (cc.spec.deletionPolicy === "Retain" || clientId === undefined || clientHeldBy || ownedByAnother)
+  const notOurs = Boolean(clientHeldBy) || (clientOwner !== undefined && clientOwner !== cc.uid);
+  if (cc.spec.deletionPolicy === "Retain" || clientId === undefined)
     return plan([{ type: "removeFinalizer" }]);
 
   const unreachable = !snapshot.issuer.ok ? snapshot.issuer.message : snapshot.issuerError;
@@ -54,7 +54,8 @@ export function decideDeletion(snapshot: Snapshot, now: Date, options: DecideOpt
   }
   // A client is deleted only when Rotor created it for this very object; a named client it
   // claimed is let go for the next claimant.
-  if (snapshot.clientOwnedByRotor) actions.push({ type: "deleteClient" });
+  // A client held by another ClientCredential loses only what this one minted.
+  if (snapshot.clientOwnedByRotor && !notOurs) actions.push({ type: "deleteClient" });
   else if (clientOwner === cc.uid) actions.push({ type: "releaseClient" });
   actions.push({ type: "removeFinalizer" });
   return plan(actions);

@@ -3,6 +3,7 @@
  * ClientCredential now (a Blocker), or lets the chain go on.
  */
 import type { Draft, Verdict } from "./draft.ts";
+import { parseMarker } from "./model.ts";
 
 /**
  * A client another ClientCredential holds, by Rotor's cache of them: Rotor mints nothing for a
@@ -11,6 +12,7 @@ import type { Draft, Verdict } from "./draft.ts";
 export function clientHeldElsewhere(d: Draft): Verdict {
   const { clientHeldBy, clientId } = d.snapshot;
   if (!clientHeldBy) return;
+  giveBack(d);
   return d.block({
     reason: "ClientIdConflict",
     message: `client ${clientId} belongs to ClientCredential ${clientHeldBy}; Rotor mints nothing for a second holder`,
@@ -24,10 +26,36 @@ export function clientHeldElsewhere(d: Draft): Verdict {
 export function clientOwnedByAnother(d: Draft): Verdict {
   const { clientOwner, clientId, cc } = d.snapshot;
   if (clientOwner === undefined || clientOwner === cc.uid) return;
+  giveBack(d);
   return d.block({
     reason: "ClientIdConflict",
     message: `client ${clientId} belongs to another ClientCredential (the issuer records its owner); Rotor mints nothing for it here`,
   });
+}
+
+/**
+ * What this object minted for a client that turned out not to be its own (two ClientCredentials
+ * named it before either could see the other) goes: its secrets at the issuer, its versions,
+ * and the target Secret that would hand another team's client to this namespace.
+ */
+function giveBack(d: Draft): void {
+  const { issuerSecrets = [], versions, target, secretName, cc } = d.snapshot;
+  const versionOf = new Map(versions.map((v) => [v.secretId, v.name]));
+  for (const secret of issuerSecrets)
+    if (parseMarker(secret.description)?.ownerUid === cc.uid)
+      d.revoke(secret.id, versionOf.get(secret.id), "conflict");
+  const revoked = new Set(
+    d.actions.flatMap((a) => (a.type === "revoke" && a.versionName ? [a.versionName] : [])),
+  );
+  for (const v of versions)
+    if (!revoked.has(v.name))
+      d.add({
+        type: "deleteVersion",
+        versionName: v.name,
+        why: "its client belongs to another ClientCredential",
+      });
+  if (target.state === "owned")
+    d.add({ type: "deleteTarget", secretName, why: "its client belongs to another ClientCredential" });
 }
 
 export function issuerUnusable(d: Draft): Verdict {

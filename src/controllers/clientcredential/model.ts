@@ -120,7 +120,14 @@ export interface Snapshot {
   staleTargets: string[];
 }
 
-export type RevokeReason = "orphan" | "expired" | "superseded" | "abandoned" | "deleting" | "bootstrap";
+export type RevokeReason =
+  | "orphan"
+  | "expired"
+  | "superseded"
+  | "abandoned"
+  | "deleting"
+  | "bootstrap"
+  | "conflict";
 
 /** What a new secret is minted with: decided once, carried out as is. */
 export interface SecretPlan {
@@ -162,7 +169,8 @@ export type Action =
       supersededAt: string | undefined;
       valueFromTarget: boolean;
     }
-  | { type: "deleteStaleTarget"; secretName: string }
+  /** A target Secret Rotor wrote that must go (an earlier spec.secretName, a client not its own). */
+  | { type: "deleteTarget"; secretName: string; why: string }
   /** `at`: the API server's time of the switch. */
   | { type: "markSuperseded"; versionName: string; at: string }
   | { type: "markRolledOut"; versionName: string; at: string }

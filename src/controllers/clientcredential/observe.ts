@@ -128,7 +128,8 @@ export class Observer {
             createdAt: creationTimestamp,
             creator: spec.clientId === undefined,
           });
-        if (issuer && !clientHeldBy) {
+        // Listed even when another holds the client: what this object minted for it must go.
+        if (issuer) {
           issuerSecrets = await issuer.listSecrets(clientId);
           clientExists = true;
           // Elsewhere the owner is asked only where it matters: a client named in the spec, and

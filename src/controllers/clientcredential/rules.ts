@@ -110,7 +110,8 @@ export function pendingSwitch(d: Draft): Verdict {
 export function staleTargets(d: Draft): Verdict {
   const { target, staleTargets } = d.snapshot;
   if (target.state !== "owned" || !target.inSync) return;
-  for (const name of staleTargets) d.add({ type: "deleteStaleTarget", secretName: name });
+  for (const name of staleTargets)
+    d.add({ type: "deleteTarget", secretName: name, why: `spec.secretName is now ${d.snapshot.secretName}` });
 }
 
 /** A deleted or edited target Secret is written again from the current version: nothing minted. */

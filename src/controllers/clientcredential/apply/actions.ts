@@ -128,9 +128,9 @@ export const handlers: { [T in Action["type"]]: Handler<T> } = {
     ctx.record(notes.versionRestored(action, version.metadata?.name as string));
   },
 
-  async deleteStaleTarget(ctx, action) {
+  async deleteTarget(ctx, action) {
     await ctx.writer.deleteSecret(key(ctx, action.secretName));
-    ctx.record(notes.targetMoved(action.secretName, snapshotOf(ctx).secretName));
+    ctx.record(notes.targetDeleted(action.secretName, action.why));
   },
 
   async markSuperseded(ctx, action) {

@@ -31,6 +31,7 @@ const REVOKE_WHY: Record<RevokeReason, string> = {
   abandoned: "never switched to",
   deleting: "the ClientCredential is being deleted",
   bootstrap: "the bootstrap secret, replaced by Rotor's own",
+  conflict: "minted for a client another ClientCredential holds",
 };
 
 export const notes = {
@@ -61,8 +62,8 @@ export const notes = {
     normal("RolloutRestarted", "Restart", `Restarted ${what} so that its pods pick up secret ${secretId}`),
   restartFailed: (what: string, error: string) =>
     warning("RolloutRestartFailed", "Restart", `Could not restart ${what}: ${error}`),
-  targetMoved: (oldName: string, newName: string) =>
-    normal("TargetMoved", "Delete", `Deleted Secret ${oldName}: spec.secretName is now ${newName}`),
+  targetDeleted: (secretName: string, why: string) =>
+    normal("TargetDeleted", "Delete", `Deleted Secret ${secretName}: ${why}`),
   targetRestored: (secretName: string, versionName: string, secretId: string) =>
     normal(
       "TargetRestored",

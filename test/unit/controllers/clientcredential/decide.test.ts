@@ -142,7 +142,7 @@ describe("decide", () => {
         staleTargets: ["old"],
       }),
       minutes: 10,
-      want: ["deleteStaleTarget"],
+      want: ["deleteTarget"],
     },
     {
       name: "keeps the old target until the new one holds the secret",

@@ -4,7 +4,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { decide } from "../../../../src/controllers/clientcredential/decide.ts";
-import type { Action, Snapshot } from "../../../../src/controllers/clientcredential/model.ts";
+import {
+  type Action,
+  describeWithMarker,
+  type Snapshot,
+} from "../../../../src/controllers/clientcredential/model.ts";
 import {
   at,
   foreign,
@@ -28,6 +32,10 @@ const deleting = (overrides: Partial<Snapshot>) => {
     ...overrides,
   });
 };
+const theirs = (id: string) => ({
+  ...mine(id),
+  description: describeWithMarker("app", OTHER, `m${id}`, 256),
+});
 const current = { versions: [version("1")], issuerSecrets: [mine("1")], target: inSyncTarget("1") };
 
 describe("decide: ownership of the client", () => {
@@ -45,6 +53,13 @@ describe("decide: ownership of the client", () => {
       minutes: 10,
       want: [],
       notices: ["ForeignVersionIgnored"],
+    },
+    {
+      name: "gives back what it minted for a client another ClientCredential holds",
+      given: snapshot({ ...current, clientHeldBy: "other/app", issuerSecrets: [mine("1"), theirs("2")] }),
+      minutes: 10,
+      want: ["revoke:1:conflict", "deleteTarget"],
+      blocker: "ClientIdConflict",
     },
     {
       name: "mints nothing for a client the issuer records as another ClientCredential's",
@@ -85,8 +100,13 @@ describe("decide: ownership of the client", () => {
   it.each<{ name: string; given: Snapshot; want: string[] }>([
     {
       name: "never deletes a client the issuer records as another's, nor revokes its secrets",
-      given: deleting({ clientOwner: OTHER }),
+      given: deleting({ clientOwner: OTHER, versions: [], issuerSecrets: [theirs("1")] }),
       want: ["removeFinalizer"],
+    },
+    {
+      name: "revokes only what it minted for a client another ClientCredential holds",
+      given: deleting({ clientHeldBy: "other/app", issuerSecrets: [mine("1"), theirs("2")] }),
+      want: ["revoke:1:deleting", "removeFinalizer"],
     },
     {
       name: "lets go of a named client it claimed",
