@@ -49,6 +49,12 @@ export type ObserveResult =
 /** Who else claims a client id (cluster-wide), from the ClientCredential cache. */
 export type ClientIdHolders = (clientId: string, self: Omit<Claimant, "key">) => string | undefined;
 
+/** How many other client ids from version Secrets are checked at the issuer, at most. */
+const MAX_CLIENT_CANDIDATES = 3;
+
+const sameId = (a: string | undefined, b: string | undefined) =>
+  a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
+
 export class Observer {
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
@@ -84,33 +90,32 @@ export class Observer {
       this.core.listNamespacedSecret({ namespace, labelSelector: ownedSelector(uid) }),
       this.readSecret(namespace, secretName),
     ]);
-    // The client id: the spec's, or the one Rotor chose and recorded in status. Never a
-    // Secret's: whoever writes Secrets in this namespace could forge one.
-    const clientId = spec.clientId ?? status.clientId ?? undefined;
-    const versionSecrets = new Map<string, V1Secret>();
-    const foreignVersions: string[] = [];
-    const versions = sortVersions(
-      versionList.items.filter(isVersionSecret).flatMap((secret) => {
-        const version = toVersion(secret, spec.keys.clientSecret);
-        if (!version) return [];
-        if (!clientId || version.clientId?.toLowerCase() !== clientId.toLowerCase()) {
-          foreignVersions.push(version.name);
-          return [];
-        }
-        versionSecrets.set(version.name, secret);
-        return [version];
-      }),
-    );
+    const all = versionList.items.filter(isVersionSecret).flatMap((secret) => {
+      const version = toVersion(secret, spec.keys.clientSecret);
+      return version ? [{ version, secret }] : [];
+    });
+    const mineOf = (id: string | undefined) => all.filter((v) => sameId(v.version.clientId, id));
 
-    const resolved = await this.resolver.resolve(namespace, spec, () =>
-      this.clientSecrets(namespace, spec, versions, versionSecrets),
-    );
+    const resolved = await this.resolver.resolve(namespace, spec, () => {
+      const own = mineOf(spec.clientId);
+      return this.clientSecrets(
+        namespace,
+        spec,
+        sortVersions(own.map((v) => v.version)),
+        new Map(own.map((v) => [v.version.name, v.secret])),
+      );
+    });
+    const issuer = resolved.ok ? resolved.issuer : undefined;
+
+    const clientId = await this.clientIdOf(uid, spec, status.clientId, all, issuer);
+    const versionSecrets = new Map(mineOf(clientId).map((v) => [v.version.name, v.secret]));
+    const versions = sortVersions(mineOf(clientId).map((v) => v.version));
+    const foreignVersions = all.filter((v) => !versionSecrets.has(v.version.name)).map((v) => v.version.name);
 
     const created = new Date((metadata.creationTimestamp as unknown as Date | string | undefined) ?? 0);
     const creationTimestamp = Number.isNaN(created.getTime())
       ? new Date(0).toISOString()
       : created.toISOString();
-    const issuer = resolved.ok ? resolved.issuer : undefined;
 
     let clientHeldBy: string | undefined;
     let clientExists: boolean | undefined;
@@ -213,6 +218,36 @@ export class Observer {
         .map((s) => s.metadata?.name as string),
     };
     return { found: true, snapshot, issuer, versionSecrets, targetSecret, object };
+  }
+
+  /**
+   * The client id: the spec's, or the one Rotor chose and recorded in status (a subresource
+   * tenants cannot write). A Secret's word is never taken: whoever writes Secrets in the
+   * namespace could forge one. Only where version Secrets name another client than status (a
+   * status lost or written by someone else) does the issuer decide: a client counts when the
+   * issuer records this very ClientCredential as its owner.
+   */
+  private async clientIdOf(
+    uid: string,
+    spec: ClientCredentialSpec,
+    recorded: string | undefined,
+    all: Array<{ version: Version }>,
+    issuer: Issuer | undefined,
+  ): Promise<string | undefined> {
+    if (spec.clientId) return spec.clientId;
+    const others = [
+      ...new Set(
+        all.flatMap(({ version }) =>
+          version.clientId && !sameId(version.clientId, recorded) ? [version.clientId] : [],
+        ),
+      ),
+    ];
+    if (!issuer || others.length === 0) return recorded;
+    const owned = async (id: string) => (await issuer.clientOwner(id).catch(() => undefined)) === uid;
+    if (recorded && (await owned(recorded))) return recorded;
+    // A few at most: forged Secrets must not turn into a flood of requests to the issuer.
+    for (const id of others.slice(0, MAX_CLIENT_CANDIDATES)) if (await owned(id)) return id;
+    return recorded;
   }
 
   /**

@@ -3,6 +3,7 @@
  * pods use: forged version Secrets, two ClientCredentials racing for one client, and version
  * Secrets deleted or relabelled under a live secret. Rotor runs as its own process.
  */
+import { randomUUID } from "node:crypto";
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, kubeConfig, kubectlOk, testNamespace } from "../../support/cluster.ts";
@@ -131,18 +132,18 @@ describe("a tenant cannot take over another team's client", () => {
     timeout: 180_000,
   }, async () => {
     // Ten races, each two ClientCredentials in two namespaces naming one fresh client at once.
-    const rounds = Array.from({ length: 10 }, (_, i) => `race-${process.pid}-${i}`);
+    const rounds = Array.from({ length: 10 }, (_, i) => ({ name: `race-${i}`, clientId: randomUUID() }));
     await Promise.all(
-      rounds.flatMap((clientId) => [
-        createClientCredential(victim.name, clientId, { clientId, rollout: { strategy: "None" } }),
-        createClientCredential(attacker.name, clientId, { clientId, rollout: { strategy: "None" } }),
+      rounds.flatMap(({ name, clientId }) => [
+        createClientCredential(victim.name, name, { clientId, rollout: { strategy: "None" } }),
+        createClientCredential(attacker.name, name, { clientId, rollout: { strategy: "None" } }),
       ]),
     );
-    for (const clientId of rounds) {
+    for (const { name, clientId } of rounds) {
       const [a, b] = await eventually(`the race for ${clientId} to settle`, async () => {
         const both = await Promise.all([
-          getClientCredential(victim.name, clientId),
-          getClientCredential(attacker.name, clientId),
+          getClientCredential(victim.name, name),
+          getClientCredential(attacker.name, name),
         ]);
         const reasons = both.map((cc) => condition(cc, "Ready")?.reason);
         return reasons.includes("Issued") && reasons.includes("ClientIdConflict") ? both : undefined;
@@ -157,7 +158,7 @@ describe("a tenant cannot take over another team's client", () => {
           : undefined;
       });
       expect(record.ownerUid).toBe(winner?.metadata.uid);
-      expect(await readSecret(loser?.metadata.namespace as string, clientId)).toBeUndefined();
+      expect(await readSecret(loser?.metadata.namespace as string, name)).toBeUndefined();
     }
   });
 });
