@@ -396,6 +396,9 @@ const CONTROLLERS = [
   "node-lifecycle-controller",
   "serviceaccount-controller",
   "serviceaccount-token-controller",
+  // Builds the built-in edit/admin/view roles from labelled ClusterRoles, as every cluster does:
+  // deploy/rbac.yaml gives teams ClientCredentials that way.
+  "clusterrole-aggregation-controller",
   "root-ca-certificate-publisher-controller",
 ];
 

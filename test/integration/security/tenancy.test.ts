@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, kubeConfig, kubectlOk, testNamespace } from "../../support/cluster.ts";
+import { eventually, kubeConfig, kubectl, kubectlOk, testNamespace } from "../../support/cluster.ts";
 import {
   annotate,
   condition,
@@ -200,4 +200,53 @@ describe("a live secret is never revoked because its version Secret went missing
       expect(rotor.output()).not.toContain(value);
     });
   }
+});
+
+describe("what a team's built-in role lets it do (deploy/rbac.yaml)", () => {
+  it("edit manages ClientCredentials but cannot write their status or Rotor's Secrets", {
+    timeout: 60_000,
+  }, async () => {
+    const team = `system:serviceaccount:${attacker.name}:team`;
+    kubectlOk(["-n", attacker.name, "create", "serviceaccount", "team"]);
+    kubectlOk([
+      "-n",
+      attacker.name,
+      "create",
+      "rolebinding",
+      "team-edit",
+      "--clusterrole=edit",
+      `--serviceaccount=${attacker.name}:team`,
+    ]);
+    const can = (args: string[]) => kubectl(["auth", "can-i", `--as=${team}`, ...args]).stdout.trim();
+    // Aggregation into the built-in role takes a moment.
+    await eventually("edit to include ClientCredentials", () =>
+      can(["-n", attacker.name, "create", "clientcredentials.rotor.dev"]) === "yes" ? true : undefined,
+    );
+    expect(can(["-n", attacker.name, "patch", "clientcredentials.rotor.dev", "--subresource=status"])).toBe(
+      "no",
+    );
+    expect(can(["-n", attacker.name, "update", "clientcredentials.rotor.dev", "--subresource=status"])).toBe(
+      "no",
+    );
+    expect(can(["-n", "rotor-system", "get", "secrets"])).toBe("no");
+    expect(can(["-n", "rotor-system", "update", "leases.coordination.k8s.io"])).toBe("no");
+    expect(can(["create", "clustercredentialissuers.rotor.dev"])).toBe("no");
+
+    // Played for real: the team's attempt to point its ClientCredential at another client.
+    await createClientCredential(attacker.name, "rbac", { rollout: { strategy: "None" } });
+    const forged = kubectl([
+      `--as=${team}`,
+      "-n",
+      attacker.name,
+      "patch",
+      "clientcredential",
+      "rbac",
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ status: { clientId: randomUUID() } }),
+    ]);
+    expect(forged.code).not.toBe(0);
+    expect(forged.stderr).toMatch(/forbidden/i);
+  });
 });
