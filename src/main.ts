@@ -18,12 +18,12 @@ import { ClientCredentialReconciler } from "./controllers/clientcredential/recon
 import type { ClientCredentialObject } from "./controllers/clientcredential/resources.ts";
 import { type IssuerRef, issuerKey } from "./controllers/issuer/keys.ts";
 import { IssuerReconciler } from "./controllers/issuer/reconciler.ts";
-import { OcsTenants } from "./controllers/issuer/tenants.ts";
 import { Restarter } from "./controllers/rollout/restarter.ts";
 import { EmbeddedIssuer } from "./issuers/embedded/issuer.ts";
 import { ClientRegistry } from "./issuers/embedded/registry.ts";
 import { mountTokenEndpoint } from "./issuers/embedded/server.ts";
 import { loadSigningKey } from "./issuers/embedded/signing.ts";
+import { OcsTenants } from "./issuers/ocs/tenants.ts";
 import { Controller } from "./runtime/controller.ts";
 import { EventRecorder } from "./runtime/events.ts";
 import { HttpServer } from "./runtime/http.ts";

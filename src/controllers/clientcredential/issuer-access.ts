@@ -10,10 +10,10 @@ import { GROUP, VERSION } from "../../api/group.ts";
 import { clusterCredentialIssuerSpec, credentialIssuerSpec } from "../../api/issuer.ts";
 import type { Issuer } from "../../issuers/issuer.ts";
 import { OcsIssuer } from "../../issuers/ocs/issuer.ts";
+import type { OcsSpec, OcsTenants } from "../../issuers/ocs/tenants.ts";
 import { isNotFound, makeClient } from "../../runtime/kube.ts";
 import { describeError } from "../../runtime/log.ts";
 import { issuerKey } from "../issuer/keys.ts";
-import type { OcsSpec, OcsTenants } from "../issuer/tenants.ts";
 
 export type Resolved =
   /** selfAuth: each client authenticates with its own secret (OCS auth.self). */

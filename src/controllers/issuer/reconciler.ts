@@ -8,6 +8,7 @@ import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { GROUP, VERSION } from "../../api/group.ts";
 import { clusterCredentialIssuerSpec, credentialIssuerSpec, type IssuerStatus } from "../../api/issuer.ts";
 import { OcsIssuer } from "../../issuers/ocs/issuer.ts";
+import type { OcsTenants, Readiness } from "../../issuers/ocs/tenants.ts";
 import { backoffDelay } from "../../runtime/backoff.ts";
 import { type Condition, setCondition } from "../../runtime/conditions.ts";
 import type { Reconciler, Result } from "../../runtime/controller.ts";
@@ -15,7 +16,6 @@ import type { EventRecorder } from "../../runtime/events.ts";
 import { isNotFound, makeClient, mergePatch } from "../../runtime/kube.ts";
 import type { Logger } from "../../runtime/log.ts";
 import { type IssuerRef, parseIssuerKey } from "./keys.ts";
-import type { OcsTenants, Readiness } from "./tenants.ts";
 
 export interface IssuerReconcilerOptions {
   /** Where a ClusterCredentialIssuer's Secret must be: Rotor's own namespace. */

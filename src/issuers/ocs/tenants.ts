@@ -7,12 +7,12 @@
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { parseDuration } from "../../api/duration.ts";
 import type { CredentialIssuerSpec } from "../../api/issuer.ts";
-import { IssuerError } from "../../issuers/issuer.ts";
-import { type HttpOptions, OcsHttp } from "../../issuers/ocs/http.ts";
-import type { OcsTenant } from "../../issuers/ocs/issuer.ts";
-import { Throttle, type ThrottleOptions } from "../../issuers/ocs/throttle.ts";
-import { type Credential, TokenSource } from "../../issuers/ocs/tokens.ts";
 import { isNotFound, makeClient } from "../../runtime/kube.ts";
+import { IssuerError } from "../issuer.ts";
+import { type HttpOptions, OcsHttp } from "./http.ts";
+import type { OcsTenant } from "./issuer.ts";
+import { Throttle, type ThrottleOptions } from "./throttle.ts";
+import { type Credential, TokenSource } from "./tokens.ts";
 
 export type OcsSpec = NonNullable<CredentialIssuerSpec["ocs"]>;
 
