@@ -52,6 +52,9 @@ const FLAGS = {
   "max-restarts-per-namespace": { type: "string", default: "10" },
   "issuer-check-interval": { type: "string", default: "5m" },
   "issuer-request-timeout": { type: "string", default: "10s" },
+  "issuer-call-timeout": { type: "string", default: "30s" },
+  "allow-insecure-issuer-urls": { type: "boolean", default: false },
+  "allow-foreign-token-endpoints": { type: "boolean", default: false },
   "issuer-max-concurrent-requests": { type: "string", default: "4" },
   "issuer-requests-per-second": { type: "string", default: "10" },
   audience: { type: "string", default: "rotor" },
@@ -188,6 +191,7 @@ async function main() {
   const tenants = new OcsTenants(kc, {
     http: {
       timeoutMs: parseDuration(flags["issuer-request-timeout"] as string),
+      callTimeoutMs: parseDuration(flags["issuer-call-timeout"] as string),
       maxAttempts: 5,
       backoff: { baseMs: 250, maxMs: 8000 },
       maxRetryAfterMs: 30_000,
@@ -195,6 +199,10 @@ async function main() {
     throttle: {
       maxConcurrent: numbers.issuerMaxConcurrent,
       perSecond: numbers.issuerPerSecond,
+    },
+    urls: {
+      allowInsecure: flags["allow-insecure-issuer-urls"] as boolean,
+      allowForeignTokenEndpoint: flags["allow-foreign-token-endpoints"] as boolean,
     },
     onAttempt: (issuer, method, outcome) => ocsRequests.inc({ issuer, method, outcome }),
   });

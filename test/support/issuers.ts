@@ -1,4 +1,9 @@
-/** Helpers for CredentialIssuers, ClusterCredentialIssuers and the Secrets they read, from a test. */
+/**
+ * Helpers for CredentialIssuers, ClusterCredentialIssuers and the Secrets they read, from a
+ * test; and a server that collects secrets, to show that none are sent to it.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import { eventually, kubeConfig } from "./cluster.ts";
 
@@ -77,4 +82,45 @@ export async function putSecret(namespace: string, name: string, data: Record<st
     if ((error as { code?: number }).code !== 409) throw error;
     await core.replaceNamespacedSecret({ namespace, name, body });
   }
+}
+
+/**
+ * A server on another host (port) than the issuer, as an attacker would run it to collect
+ * secrets: it answers every request like a token endpoint and counts the ones that carried a
+ * client secret (form field or HTTP Basic).
+ */
+export interface SecretCollector {
+  url: string;
+  requests: () => number;
+  secretsReceived: () => number;
+  stop: () => Promise<void>;
+}
+
+export async function startSecretCollector(): Promise<SecretCollector> {
+  let requests = 0;
+  let secrets = 0;
+  const server = createServer((request, response) => {
+    requests++;
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8");
+      const basic = /^basic /i.test(request.headers.authorization ?? "");
+      if (basic || new URLSearchParams(body).has("client_secret")) secrets++;
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify({ access_token: "collected", expires_in: 3600, token_type: "Bearer" }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/connect/token`,
+    requests: () => requests,
+    secretsReceived: () => secrets,
+    stop: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -5,14 +5,27 @@
  * it is harmless: reads, deletes and token requests. Creating a secret twice would put a
  * second, valueless secret at the issuer; that is left to the controller, which sees the
  * orphan by its marker and revokes it before it mints again.
+ *
+ * The tenant's URL may be chosen by whoever can write a CredentialIssuer, so nothing it sends
+ * is trusted to be small or quick: answers are read up to `maxBodyBytes` and no further, and
+ * one call — attempts, backoff, Retry-After and the wait for the throttle together — ends after
+ * `callTimeoutMs`, whatever the server does.
  */
 import { backoffDelay, sleep } from "../../runtime/backoff.ts";
 import { scrub } from "../../runtime/log.ts";
 import { IssuerError } from "../issuer.ts";
 import type { Throttle } from "./throttle.ts";
 
+/** AVEVA's largest answers (a page of 100 secrets or clients) are tens of KiB. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
 export interface HttpOptions {
+  /** One attempt. */
   timeoutMs: number;
+  /** One call, every attempt and wait included. */
+  callTimeoutMs: number;
+  /** The longest answer read; default MAX_BODY_BYTES. */
+  maxBodyBytes?: number;
   /** Attempts per request, the first included. */
   maxAttempts: number;
   backoff: { baseMs: number; maxMs: number };
@@ -32,6 +45,8 @@ export interface OcsRequest {
   repeatable: boolean;
   /** What this request does, for error messages ("list the secrets of client …"). */
   what: string;
+  /** The caller's deadline, when the call is part of a larger one (see OcsHttp.deadline). */
+  signal?: AbortSignal;
 }
 
 export interface OcsResponse {
@@ -39,6 +54,9 @@ export interface OcsResponse {
   headers: Headers;
   body: unknown;
 }
+
+/** An answer longer than allowed: Rotor stopped reading it. */
+class BodyTooLarge extends Error {}
 
 /** Errors where the request provably never reached the server. */
 const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
@@ -50,15 +68,43 @@ export class OcsHttp {
     this.options = options;
   }
 
+  get callTimeoutMs(): number {
+    return this.options.callTimeoutMs;
+  }
+
+  /** A deadline for one call made of several requests (pages, a token and a request). */
+  deadline(): AbortSignal {
+    return AbortSignal.timeout(this.options.callTimeoutMs);
+  }
+
   async send(request: OcsRequest): Promise<OcsResponse> {
+    const deadline = AbortSignal.any([this.deadline(), ...(request.signal ? [request.signal] : [])]);
+    try {
+      return await this.attempts(request, deadline);
+    } catch (error) {
+      if (deadline.aborted && !(error instanceof IssuerError))
+        throw deadlineExceeded(request.what, this.options.callTimeoutMs);
+      throw error;
+    }
+  }
+
+  private async attempts(request: OcsRequest, deadline: AbortSignal): Promise<OcsResponse> {
     const { maxAttempts, backoff, maxRetryAfterMs } = this.options;
     for (let attempt = 1; ; attempt++) {
       const delay = backoffDelay({ ...backoff, jitter: "full" }, attempt - 1);
       const last = attempt >= maxAttempts;
       let response: OcsResponse;
       try {
-        response = await this.once(request);
+        response = await this.once(request, deadline);
       } catch (error) {
+        if (deadline.aborted) throw deadlineExceeded(request.what, this.options.callTimeoutMs);
+        if (error instanceof BodyTooLarge) {
+          this.options.onAttempt?.(request.method, "too-large");
+          throw new IssuerError(
+            "Unavailable",
+            `could not ${request.what}: the answer from ${new URL(request.url).host} is longer than ${Math.round(this.maxBodyBytes / 1024)} KiB; Rotor stopped reading it`,
+          );
+        }
         const code = networkCode(error);
         this.options.onAttempt?.(request.method, code);
         const unknownOutcome = !NOT_SENT.has(code);
@@ -70,7 +116,7 @@ export class OcsHttp {
             }`,
           );
         }
-        await sleep(delay);
+        await sleep(delay, deadline);
         continue;
       }
       const { status } = response;
@@ -91,20 +137,25 @@ export class OcsHttp {
           `could not ${request.what}: the issuer is rate limiting (${status}, Retry-After ${Math.ceil(retryAfter / 1000)}s)`,
         );
       }
-      await sleep(Math.max(delay, retryAfter ?? 0));
+      await sleep(Math.max(delay, retryAfter ?? 0), deadline);
     }
   }
 
-  private once(request: OcsRequest): Promise<OcsResponse> {
+  private get maxBodyBytes(): number {
+    return this.options.maxBodyBytes ?? MAX_BODY_BYTES;
+  }
+
+  private once(request: OcsRequest, deadline: AbortSignal): Promise<OcsResponse> {
     return this.options.throttle.run(async () => {
       const response = await fetch(request.url, {
         method: request.method,
         headers: { accept: "application/json", ...request.headers },
         body: request.body,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        // The attempt's timeout covers the body too: a server that drips is cut off.
+        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), deadline]),
         redirect: "error",
       });
-      const text = await response.text();
+      const text = await readBounded(response, this.maxBodyBytes);
       let body: unknown;
       try {
         body = text ? JSON.parse(text) : undefined;
@@ -112,8 +163,39 @@ export class OcsHttp {
         body = undefined;
       }
       return { status: response.status, headers: response.headers, body };
-    });
+    }, deadline);
   }
+}
+
+/** The body as text, read no further than `maxBytes`: a huge or endless answer is cut off. */
+async function readBounded(response: Response, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new BodyTooLarge();
+  }
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new BodyTooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export function deadlineExceeded(what: string, callTimeoutMs: number): IssuerError {
+  return new IssuerError(
+    "Unavailable",
+    `could not ${what}: no complete answer within ${callTimeoutMs < 1000 ? `${callTimeoutMs}ms` : `${Math.round(callTimeoutMs / 1000)}s`}, Rotor's limit for one issuer call (--issuer-call-timeout)`,
+  );
 }
 
 /** The part of AVEVA's error body (`{OperationId, Error, Reason, Resolution}`) worth showing. */

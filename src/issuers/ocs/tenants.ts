@@ -13,6 +13,10 @@ import { type HttpOptions, OcsHttp } from "./http.ts";
 import type { OcsTenant } from "./issuer.ts";
 import { Throttle, type ThrottleOptions } from "./throttle.ts";
 import { type Credential, TokenSource } from "./tokens.ts";
+import { STRICT, type UrlPolicy } from "./urls.ts";
+
+/** How long the administrator's client id, once read, guards the issuer's calls without a new read. */
+const OWN_ID_FRESH_MS = 60_000;
 
 export type OcsSpec = NonNullable<CredentialIssuerSpec["ocs"]>;
 
@@ -30,11 +34,15 @@ export interface Connection {
   tenant: OcsTenant;
   /** The administrator's credentials, read from their Secret whenever a token is needed. */
   adminCredential: () => Promise<Credential>;
+  /** The administrator's client id, from a read of its Secret in the last minute. */
+  adminClientId: () => Promise<string>;
 }
 
 export interface TenantOptions {
   http: Omit<HttpOptions, "throttle" | "onAttempt">;
   throttle: ThrottleOptions;
+  /** Where credentials may go (urls.ts); default: https, or http to loopback, on spec.ocs.url's origin. */
+  urls?: UrlPolicy;
   onAttempt?: (issuer: IssuerKey, method: string, outcome: string) => void;
 }
 
@@ -59,17 +67,25 @@ export class OcsTenants {
       throttle: new Throttle(this.options.throttle),
       onAttempt: (method, outcome) => this.options.onAttempt?.(key, method, outcome),
     });
+    let ownId: { id: string; at: number } | undefined;
+    const adminCredential = async () => {
+      const credential = await this.readAdminCredential(spec, secretNamespace);
+      ownId = { id: credential.clientId, at: Date.now() };
+      return credential;
+    };
     const connection: Connection = {
       tenant: {
         url: spec.url.replace(/\/+$/, ""),
         tenantId: spec.tenantId,
         http,
-        tokens: new TokenSource(http, spec.url),
+        tokens: new TokenSource(http, spec.url, this.options.urls ?? STRICT),
         accessTokenLifetimeSeconds: spec.accessTokenLifetime
           ? Math.round(parseDuration(spec.accessTokenLifetime) / 1000)
           : undefined,
       },
-      adminCredential: () => this.readAdminCredential(spec, secretNamespace),
+      adminCredential,
+      adminClientId: async () =>
+        ownId && Date.now() - ownId.at < OWN_ID_FRESH_MS ? ownId.id : (await adminCredential()).clientId,
     };
     this.connections.set(key, { fingerprint, connection });
     this.checks.delete(key);

@@ -24,12 +24,15 @@ export class Throttle {
     this.options = options;
   }
 
-  /** Runs `task` once a slot is free and the rate allows; slots are handed out in order. */
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    await this.acquireSlot();
+  /**
+   * Runs `task` once a slot is free and the rate allows; slots are handed out in order. A
+   * caller whose `signal` aborts stops waiting (rejecting with the signal's reason).
+   */
+  async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await this.acquireSlot(signal);
     const place = { until: Number.POSITIVE_INFINITY };
     try {
-      await this.acquirePlace(place);
+      await this.acquirePlace(place, signal);
       return await task();
     } finally {
       place.until = Date.now() + 1000;
@@ -37,15 +40,30 @@ export class Throttle {
     }
   }
 
-  private async acquireSlot(): Promise<void> {
-    if (this.inFlight >= this.options.maxConcurrent || this.waiting.length > 0) {
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    } else {
+  private async acquireSlot(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    if (this.inFlight < this.options.maxConcurrent && this.waiting.length === 0) {
       this.inFlight++;
+      return;
     }
+    await new Promise<void>((resolve, reject) => {
+      const handOver = () => {
+        signal?.removeEventListener("abort", giveUp);
+        resolve();
+      };
+      // Leaves the line; a slot handed over before the abort is kept (and released by run).
+      const giveUp = () => {
+        const index = this.waiting.indexOf(handOver);
+        if (index < 0) return;
+        this.waiting.splice(index, 1);
+        reject(signal?.reason);
+      };
+      this.waiting.push(handOver);
+      signal?.addEventListener("abort", giveUp, { once: true });
+    });
   }
 
-  private async acquirePlace(place: { until: number }): Promise<void> {
+  private async acquirePlace(place: { until: number }, signal?: AbortSignal): Promise<void> {
     for (;;) {
       const now = Date.now();
       for (let i = this.held.length - 1; i >= 0; i--)
@@ -56,7 +74,7 @@ export class Throttle {
       }
       const next = Math.min(...this.held.map((h) => h.until));
       // Every place is held by a running request: look again shortly.
-      await sleep(Number.isFinite(next) ? next - now : 50);
+      await sleep(Number.isFinite(next) ? next - now : 50, signal);
     }
   }
 

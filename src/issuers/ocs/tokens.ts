@@ -1,14 +1,23 @@
 /**
  * Discovery and access tokens. The token endpoint comes from the tenant's OpenID discovery
- * document; tokens are cached until shortly before they expire, one fetch at a time per client.
+ * document, and is used only where urls.ts allows secrets to go; tokens are cached until
+ * shortly before they expire, one fetch at a time per client.
  */
 import { IssuerError } from "../issuer.ts";
-import { errorDetail, type OcsHttp } from "./http.ts";
+import { deadlineExceeded, errorDetail, type OcsHttp } from "./http.ts";
+import { checkIssuerUrl, checkTokenEndpoint, STRICT, type UrlPolicy } from "./urls.ts";
 
 export interface Credential {
   clientId: string;
   secret: string;
+  /**
+   * How messages name it. The administrator's id is a credential of the issuer's owner and is
+   * never shown ("the administrator client"); a ClientCredential's own client is shown by id.
+   */
+  label?: string;
 }
+
+const labelOf = (credential: Credential) => credential.label ?? `client ${credential.clientId}`;
 
 export type TokenResult =
   | { ok: true; token: string; expiresInSeconds: number }
@@ -23,13 +32,16 @@ interface Cached {
 export class TokenSource {
   private readonly http: OcsHttp;
   private readonly baseUrl: string;
+  private readonly policy: UrlPolicy;
   private endpoint: string | undefined;
+  private discovering: Promise<string> | undefined;
   private readonly cache = new Map<string, Cached>();
   private readonly inFlight = new Map<string, Promise<string>>();
 
-  constructor(http: OcsHttp, baseUrl: string) {
+  constructor(http: OcsHttp, baseUrl: string, policy: UrlPolicy = STRICT) {
     this.http = http;
     this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.policy = policy;
   }
 
   /** The discovered token endpoint, if discovery has succeeded. */
@@ -37,8 +49,20 @@ export class TokenSource {
     return this.endpoint;
   }
 
-  async tokenEndpoint(): Promise<string> {
+  /**
+   * The token endpoint, discovered once (concurrent callers share one discovery). Throws
+   * UrlRefused, before any request is sent, when secrets may not go there.
+   */
+  async tokenEndpoint(signal?: AbortSignal): Promise<string> {
     if (this.endpoint) return this.endpoint;
+    checkIssuerUrl(this.baseUrl, this.policy);
+    this.discovering ??= this.discover().finally(() => {
+      this.discovering = undefined;
+    });
+    return within(this.discovering, signal, "read the OpenID discovery document", this.http.callTimeoutMs);
+  }
+
+  private async discover(): Promise<string> {
     const url = `${this.baseUrl}/identity/.well-known/openid-configuration`;
     const response = await this.http.send({
       method: "GET",
@@ -47,25 +71,29 @@ export class TokenSource {
       what: "read the OpenID discovery document",
     });
     const endpoint = (response.body as { token_endpoint?: unknown } | undefined)?.token_endpoint;
-    if (response.status !== 200 || typeof endpoint !== "string" || !/^https?:\/\//.test(endpoint)) {
+    if (response.status !== 200 || typeof endpoint !== "string" || !URL.canParse(endpoint)) {
       throw new IssuerError(
         "Unavailable",
         `${url} answered ${response.status} without a token_endpoint: is spec.ocs.url the tenant's base URL?`,
       );
     }
+    if (!/^https?:$/.test(new URL(endpoint).protocol))
+      throw new IssuerError("Unavailable", `${url} names a token_endpoint that is not an http(s) URL`);
+    checkTokenEndpoint(endpoint, this.baseUrl, this.policy);
     this.endpoint = endpoint;
     return endpoint;
   }
 
   /** A bearer token for `key`, from the first candidate credential the token endpoint accepts. */
-  async token(key: string, candidates: () => Promise<Credential[]>): Promise<string> {
+  async token(key: string, candidates: () => Promise<Credential[]>, signal?: AbortSignal): Promise<string> {
     const cached = this.cache.get(key);
     if (cached && cached.refreshAt > Date.now()) return cached.token;
-    const running = this.inFlight.get(key);
-    if (running) return running;
-    const fetching = this.fetch(key, candidates).finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, fetching);
-    return fetching;
+    let fetching = this.inFlight.get(key);
+    if (!fetching) {
+      fetching = this.fetch(key, candidates).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, fetching);
+    }
+    return within(fetching, signal, "get an access token", this.http.callTimeoutMs);
   }
 
   /** Forget a token the API refused (revoked, or its client's rights changed). */
@@ -74,10 +102,10 @@ export class TokenSource {
   }
 
   /** One client_credentials grant; never cached (also used to verify a new secret). */
-  async request(credential: Credential): Promise<TokenResult> {
+  async request(credential: Credential, signal?: AbortSignal): Promise<TokenResult> {
     const response = await this.http.send({
       method: "POST",
-      url: await this.tokenEndpoint(),
+      url: await this.tokenEndpoint(signal),
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({
         grant_type: "client_credentials",
@@ -85,7 +113,8 @@ export class TokenSource {
         client_secret: credential.secret,
       }).toString(),
       repeatable: true,
-      what: `get a token for client ${credential.clientId}`,
+      what: `get a token for ${labelOf(credential)}`,
+      signal,
     });
     const body = response.body as { access_token?: unknown; expires_in?: unknown } | undefined;
     if (response.status === 200 && typeof body?.access_token === "string") {
@@ -122,7 +151,30 @@ export class TokenSource {
     }
     throw new IssuerError(
       "Rejected",
-      `client ${credentials[0]?.clientId} could not authenticate (${reason}): check its client id and secret`,
+      `${labelOf(credentials[0] as Credential)} could not authenticate (${reason}): check its client id and secret`,
     );
   }
+}
+
+/**
+ * Waits for shared work (a discovery, a token fetch) no longer than the caller's own deadline;
+ * the work itself goes on for whoever else waits for it, bounded by its own.
+ */
+function within<T>(work: Promise<T>, signal: AbortSignal | undefined, what: string, ms: number): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(deadlineExceeded(what, ms));
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(deadlineExceeded(what, ms));
+    signal.addEventListener("abort", abort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", abort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", abort);
+        reject(error);
+      },
+    );
+  });
 }

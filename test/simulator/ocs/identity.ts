@@ -10,12 +10,13 @@ import { type Store, TOKEN_SCOPE } from "./store.ts";
 export const DISCOVERY_PATH = "/identity/.well-known/openid-configuration";
 export const TOKEN_PATH = "/identity/connect/token";
 
-export function discovery(baseUrl: string): Reply {
+/** `tokenEndpoint`: what a hostile document names instead (hostile.ts). */
+export function discovery(baseUrl: string, tokenEndpoint = `${baseUrl}${TOKEN_PATH}`): Reply {
   return {
     status: 200,
     body: {
       issuer: `${baseUrl}/identity`,
-      token_endpoint: `${baseUrl}${TOKEN_PATH}`,
+      token_endpoint: tokenEndpoint,
       grant_types_supported: ["client_credentials"],
       token_endpoint_auth_methods_supported: ["client_secret_post", "client_secret_basic"],
       scopes_supported: [TOKEN_SCOPE],

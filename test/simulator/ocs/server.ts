@@ -10,6 +10,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { api } from "./api.ts";
 import { chooseFault, type FaultKind, type Faults, NO_FAULTS } from "./faults.ts";
+import { endlessSecretsPage, HONEST, type Hostility, streamForever } from "./hostile.ts";
 import { DISCOVERY_PATH, discovery, TOKEN_PATH, token } from "./identity.ts";
 import { ApiError, errorReply, type Incoming, type Reply } from "./reply.ts";
 import {
@@ -23,6 +24,7 @@ import {
 } from "./store.ts";
 
 export type { FaultKind, Faults } from "./faults.ts";
+export { ENDLESS_TOTAL_COUNT, type Hostility } from "./hostile.ts";
 export {
   MAX_DESCRIPTION_LENGTH,
   MAX_SECRETS_PER_CLIENT,
@@ -45,6 +47,7 @@ export class OcsSimulator {
   readonly stats: Stats;
   private baseUrl = "";
   private faults: Faults = { ...NO_FAULTS };
+  private hostility: Hostility = { ...HONEST };
   private readonly store = new Store();
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
@@ -81,6 +84,11 @@ export class OcsSimulator {
   /** Merges into the current faults; takes effect with the next request. */
   setFaults(faults: Partial<Faults>): void {
     this.faults = { ...this.faults, ...faults };
+  }
+
+  /** Merges into the current hostility (hostile.ts); takes effect with the next request. */
+  setHostility(hostility: Partial<Hostility>): void {
+    this.hostility = { ...this.hostility, ...hostility };
   }
 
   addTenant(tenantId: string = randomUUID()): string {
@@ -184,6 +192,11 @@ export class OcsSimulator {
       response.destroy();
       return;
     }
+    const { answers, dripIntervalMs } = this.hostility;
+    if (answers !== "honest") {
+      this.stats.hostileBytesSent += await streamForever(response, answers, dripIntervalMs);
+      return;
+    }
     const fault = chooseFault(this.faults);
     if (fault) this.stats.injectedFailures++;
     const changes = request.method === "POST" || request.method === "DELETE";
@@ -208,7 +221,9 @@ export class OcsSimulator {
   private route(incoming: Incoming): Reply {
     try {
       const path = incoming.url.pathname;
-      if (path === DISCOVERY_PATH) return discovery(this.baseUrl);
+      if (path === DISCOVERY_PATH) return discovery(this.baseUrl, this.hostility.tokenEndpoint);
+      if (this.hostility.endlessPages && incoming.method === "GET" && /\/Secrets\/?$/i.test(path))
+        return { status: 200, ...endlessSecretsPage(incoming.url) };
       if (path === TOKEN_PATH) return token(this.store, incoming);
       return api(this.store, incoming, { deletionDelayMs: this.faults.deletionDelayMs });
     } catch (error) {

@@ -30,6 +30,8 @@ export interface Stats {
   /** clientId -> the most secrets it ever held at once. */
   maxSecretsSeen: Map<string, number>;
   tokensIssued: number;
+  /** Bytes of answers that never end (hostile.ts), sent before the client hung up. */
+  hostileBytesSent: number;
 }
 
 export interface SecretSpec {
@@ -102,6 +104,7 @@ export class Store {
     puts: 0,
     maxSecretsSeen: new Map(),
     tokensIssued: 0,
+    hostileBytesSent: 0,
   };
   private readonly tenants = new Map<string, Tenant>();
   /** Every client of every tenant: the token endpoint is not per tenant, so ids are unique across tenants. */

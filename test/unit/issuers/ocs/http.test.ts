@@ -2,14 +2,21 @@
  * Retries toward an OCS tenant, against a scripted HTTP server: what is repeated, what is not
  * (a POST whose outcome is unknown), and how long Rotor waits.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { IssuerError } from "../../../../src/issuers/issuer.ts";
 import { OcsHttp, type OcsRequest, retryAfterMs } from "../../../../src/issuers/ocs/http.ts";
 import { Throttle } from "../../../../src/issuers/ocs/throttle.ts";
 
-type Scripted = { status: number; headers?: Record<string, string>; body?: unknown } | "drop" | "hang";
+type Scripted =
+  | { status: number; headers?: Record<string, string>; body?: unknown }
+  | "drop"
+  | "hang"
+  /** 200, then bytes as fast as the client reads them, forever. */
+  | "endless"
+  /** 200, then one byte every 100 ms, forever. */
+  | "drip";
 
 let server: Server | undefined;
 afterEach(async () => {
@@ -28,6 +35,7 @@ async function scripted(answers: Scripted[]): Promise<{ url: string; seen: () =>
     const answer = answers[Math.min(seen++, answers.length - 1)] as Scripted;
     if (answer === "drop") return void request.socket.destroy();
     if (answer === "hang") return;
+    if (answer === "endless" || answer === "drip") return void forever(response, answer);
     response.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
     response.end(answer.body === undefined ? "" : JSON.stringify(answer.body));
   });
@@ -36,10 +44,36 @@ async function scripted(answers: Scripted[]): Promise<{ url: string; seen: () =>
   return { url: `http://127.0.0.1:${port}/api`, seen: () => seen };
 }
 
-function http(overrides: { maxAttempts?: number; timeoutMs?: number; maxRetryAfterMs?: number } = {}) {
+/** Writes until the client hangs up. */
+async function forever(response: ServerResponse, how: "endless" | "drip") {
+  response.writeHead(200, { "content-type": "application/json" });
+  const chunk = Buffer.alloc(64 * 1024, "[0,");
+  while (!response.destroyed && !response.writableEnded) {
+    if (how === "drip") {
+      response.write("[");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } else {
+      if (!response.write(chunk))
+        await new Promise((resolve) => {
+          response.once("drain", resolve);
+          response.once("close", resolve);
+        });
+    }
+  }
+}
+
+function http(
+  overrides: {
+    maxAttempts?: number;
+    timeoutMs?: number;
+    callTimeoutMs?: number;
+    maxRetryAfterMs?: number;
+  } = {},
+) {
   const outcomes: string[] = [];
   const client = new OcsHttp({
     timeoutMs: overrides.timeoutMs ?? 2000,
+    callTimeoutMs: overrides.callTimeoutMs ?? 20_000,
     maxAttempts: overrides.maxAttempts ?? 4,
     backoff: { baseMs: 1, maxMs: 5 },
     maxRetryAfterMs: overrides.maxRetryAfterMs ?? 5000,
@@ -118,6 +152,61 @@ describe("OcsHttp", () => {
     const { client } = http();
     expect((await client.send(request(server.url))).status).toBe(404);
     expect(server.seen()).toBe(1);
+  });
+});
+
+describe("OcsHttp toward a server that wants to hurt Rotor", () => {
+  it("cuts off an endless answer at maxBodyBytes with a clear error, and does not repeat it", async () => {
+    const server = await scripted(["endless"]);
+    const { client, outcomes } = http();
+    const before = process.memoryUsage().arrayBuffers;
+    const error = await client.send(request(server.url)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IssuerError);
+    expect((error as Error).message).toMatch(
+      /could not do the thing: the answer from .* is longer than 1024 KiB; Rotor stopped reading it/,
+    );
+    expect(server.seen()).toBe(1);
+    expect(outcomes).toEqual(["too-large"]);
+    // What Rotor kept is bounded by the limit, whatever the server would have sent.
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it("refuses an answer that announces a Content-Length above the limit without reading it", async () => {
+    const server = await scripted([{ status: 200, headers: { "content-length": String(5 * 1024 * 1024) } }]);
+    const { client } = http();
+    await expect(client.send(request(server.url))).rejects.toThrow(/longer than 1024 KiB/);
+  });
+
+  it("ends a call whose attempts drip, at the call's deadline, not after every attempt", async () => {
+    const server = await scripted(["drip"]);
+    // 10 attempts of 1 s each would take 10 s; the call may take 1.5 s.
+    const { client } = http({ maxAttempts: 10, timeoutMs: 1000, callTimeoutMs: 1500 });
+    const error = await client.send(request(server.url)).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(
+      /could not do the thing: no complete answer within 2s, Rotor's limit for one issuer call/,
+    );
+    expect(server.seen()).toBe(2);
+  });
+
+  it("counts the wait for the throttle in the call's deadline", async () => {
+    const server = await scripted(["hang"]);
+    const throttle = new Throttle({ maxConcurrent: 1, perSecond: 100 });
+    const options = { maxAttempts: 1, backoff: { baseMs: 1, maxMs: 5 }, maxRetryAfterMs: 0, throttle };
+    const slow = new OcsHttp({ ...options, timeoutMs: 5000, callTimeoutMs: 5000 });
+    const queued = new OcsHttp({ ...options, timeoutMs: 5000, callTimeoutMs: 300 });
+    const holding = slow.send(request(server.url)).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(queued.send(request(server.url))).rejects.toThrow(/no complete answer within 300ms/);
+    // It never reached the server: it gave up its place in the line.
+    expect(server.seen()).toBe(1);
+    void holding; // ends when afterEach closes the server's connections
+  });
+
+  it("ends a call at the caller's deadline too", async () => {
+    const server = await scripted(["hang"]);
+    const { client } = http({ timeoutMs: 5000, callTimeoutMs: 5000 });
+    const signal = AbortSignal.timeout(200);
+    await expect(client.send({ ...request(server.url), signal })).rejects.toThrow(/no complete answer/);
   });
 });
 

@@ -5,10 +5,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IssuerError } from "../../../../src/issuers/issuer.ts";
 import { OcsHttp } from "../../../../src/issuers/ocs/http.ts";
-import { type OcsAuth, OcsIssuer, type OcsTenant } from "../../../../src/issuers/ocs/issuer.ts";
+import {
+  MAX_LISTED_SECRETS,
+  type OcsAuth,
+  OcsIssuer,
+  type OcsTenant,
+} from "../../../../src/issuers/ocs/issuer.ts";
 import { Throttle } from "../../../../src/issuers/ocs/throttle.ts";
 import { TokenSource } from "../../../../src/issuers/ocs/tokens.ts";
-import { OcsSimulator, TENANT_MEMBER_ROLE_ID } from "../../../simulator/ocs/server.ts";
+import { ENDLESS_TOTAL_COUNT, OcsSimulator, TENANT_MEMBER_ROLE_ID } from "../../../simulator/ocs/server.ts";
+import { startSecretCollector } from "../../../support/issuers.ts";
 
 let sim: OcsSimulator;
 let tenantId: string;
@@ -21,19 +27,20 @@ beforeAll(async () => {
 });
 afterAll(() => sim.stop());
 
-function tenant(overrides: Partial<OcsTenant> = {}): OcsTenant {
+function tenant(overrides: Partial<OcsTenant> = {}, at: OcsSimulator = sim): OcsTenant {
   const http = new OcsHttp({
     timeoutMs: 2000,
+    callTimeoutMs: 20_000,
     maxAttempts: 4,
     backoff: { baseMs: 1, maxMs: 10 },
     maxRetryAfterMs: 5000,
     throttle: new Throttle({ maxConcurrent: 4, perSecond: 1000 }),
   });
   return {
-    url: sim.url,
+    url: at.url,
     tenantId,
     http,
-    tokens: new TokenSource(http, sim.url),
+    tokens: new TokenSource(http, at.url),
     accessTokenLifetimeSeconds: undefined,
     ...overrides,
   };
@@ -217,5 +224,118 @@ describe("OcsIssuer with self authentication", () => {
     expect(error.kind).toBe("Rejected");
     expect(error.message).toContain("could not authenticate");
     expect(error.message).not.toContain("nope-nope");
+  });
+});
+
+describe("OcsIssuer and the administrator's own client", () => {
+  it("never lists, mints, revokes, verifies or deletes for the client it authenticates as", async () => {
+    const issuer = new OcsIssuer(tenant(), asAdmin());
+    const before = sim.secrets(tenantId, admin.clientId);
+    for (const id of [admin.clientId, admin.clientId.toUpperCase()]) {
+      for (const call of [
+        issuer.listSecrets(id),
+        issuer.mintSecret(id, { description: "x", expiration: in2h() }),
+        issuer.revokeSecret(id, before[0]?.id ?? "1"),
+        issuer.deleteClient(id),
+        issuer.clientExists(id),
+      ]) {
+        const error = await failure(call);
+        expect(error.kind).toBe("Rejected");
+        expect(error.message).toContain("is the administrator client this issuer authenticates as");
+      }
+      expect(await issuer.verify(id, admin.secret)).toMatchObject({ ok: false, permanent: false });
+    }
+    expect(sim.secrets(tenantId, admin.clientId)).toEqual(before);
+    expect(sim.hasClient(tenantId, admin.clientId)).toBe(true);
+  });
+
+  it("keeps the administrator's client id out of what check() and failed calls say", async () => {
+    const results = [
+      await new OcsIssuer(tenant(), asAdmin()).check(),
+      await new OcsIssuer(tenant(), asAdmin("wrong")).check(),
+    ];
+    expect(results.map((r) => r.reason)).toEqual(["Authenticated", "BadCredentials"]);
+    const refused = await failure(new OcsIssuer(tenant(), asAdmin("wrong")).listSecrets(crypto.randomUUID()));
+    const down = tenant({ url: "http://127.0.0.1:9" });
+    const unreachable = await failure(
+      new OcsIssuer(
+        { ...down, tokens: new TokenSource(down.http, "http://127.0.0.1:9") },
+        asAdmin(),
+      ).listSecrets(crypto.randomUUID()),
+    );
+    for (const message of [...results.map((r) => r.message), refused.message, unreachable.message]) {
+      expect(message.toLowerCase()).not.toContain(admin.clientId.toLowerCase());
+      expect(message).not.toContain(admin.secret);
+    }
+    expect(refused.message).toContain("the administrator client could not authenticate");
+  });
+});
+
+describe("OcsIssuer toward a tenant URL that wants to hurt Rotor", () => {
+  it("sends no secret to a token endpoint the discovery document puts on another origin", async () => {
+    const collector = await startSecretCollector();
+    const hostile = await OcsSimulator.start();
+    try {
+      const hostileTenant = hostile.addTenant(tenantId);
+      const hostAdmin = hostile.addAdminClient(hostileTenant);
+      hostile.setHostility({ tokenEndpoint: collector.url });
+      const at = tenant({}, hostile);
+      const issuer = new OcsIssuer(at, {
+        mode: "admin",
+        credential: async () => ({ clientId: hostAdmin.clientId, secret: hostAdmin.secret }),
+      });
+      const check = await issuer.check();
+      expect(check).toMatchObject({ ok: false, reason: "ForeignTokenEndpoint" });
+      expect(check.message).toContain(collector.url.replace(/\/connect\/token$/, ""));
+      expect((await failure(issuer.listSecrets(crypto.randomUUID()))).message).toContain(
+        "Rotor sends secrets only to the issuer's own host",
+      );
+      expect(await issuer.verify(crypto.randomUUID(), "a-new-secret")).toMatchObject({ ok: false });
+      const selfIssuer = new OcsIssuer(at, {
+        mode: "self",
+        clientId: hostAdmin.clientId,
+        secrets: async () => ["bootstrap"],
+      });
+      await failure(selfIssuer.mintSecret(hostAdmin.clientId, { description: "x", expiration: in2h() }));
+      expect(collector.requests()).toBe(0);
+      expect(collector.secretsReceived()).toBe(0);
+      expect(at.tokens.knownEndpoint).toBeUndefined();
+    } finally {
+      await hostile.stop();
+      await collector.stop();
+    }
+  });
+
+  it("sends nothing over plain http to a host other than loopback", async () => {
+    const url = "http://ocs.example.invalid";
+    const at = tenant({ url });
+    const issuer = new OcsIssuer({ ...at, tokens: new TokenSource(at.http, url) }, asAdmin());
+    const check = await issuer.check();
+    expect(check).toMatchObject({ ok: false, reason: "InsecureUrl" });
+    expect(check.message).toContain("--allow-insecure-issuer-urls");
+    expect((await failure(issuer.listSecrets(crypto.randomUUID()))).kind).toBe("Rejected");
+  });
+
+  it(`reads at most ${MAX_LISTED_SECRETS} secrets of a list whose Total-Count and pages never end`, async () => {
+    const hostile = await OcsSimulator.start();
+    try {
+      const hostileTenant = hostile.addTenant(tenantId);
+      const hostAdmin = hostile.addAdminClient(hostileTenant);
+      const client = hostile.addClient(hostileTenant);
+      hostile.setHostility({ endlessPages: true });
+      const issuer = new OcsIssuer(tenant({}, hostile), {
+        mode: "admin",
+        credential: async () => ({ clientId: hostAdmin.clientId, secret: hostAdmin.secret }),
+      });
+      const requests = hostile.stats.requests;
+      const error = await failure(issuer.listSecrets(client.clientId));
+      expect(error.message).toContain(
+        `the issuer lists more than ${MAX_LISTED_SECRETS} secrets (Total-Count ${ENDLESS_TOTAL_COUNT})`,
+      );
+      // Discovery, a token, and the pages up to the bound: not one more.
+      expect(hostile.stats.requests - requests).toBe(2 + MAX_LISTED_SECRETS / 100 + 1);
+    } finally {
+      await hostile.stop();
+    }
   });
 });
