@@ -1,6 +1,15 @@
 /** CredentialIssuer and ClusterCredentialIssuer: where a client's secrets are minted. */
 import { z } from "zod";
-import { cel, conditions, duration, guid, labelSelector, objectName, secretKey } from "./fields.ts";
+import {
+  cel,
+  conditions,
+  duration,
+  guid,
+  labelSelector,
+  objectName,
+  patternString,
+  secretKey,
+} from "./fields.ts";
 
 const exactlyOne = (fields: string[], what: string) =>
   cel({
@@ -40,6 +49,36 @@ const ocsAuth = z
     ...exactlyOne(["clientCredentials", "self"], "auth"),
   });
 
+/** A namespace's name: a DNS-1123 label. */
+const namespaceName = patternString(
+  "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+  "namedClients[].namespaces[*] must be a namespace name: lowercase letters, digits and '-'",
+  63,
+);
+
+const namedClientRule = z
+  .object({
+    clientIds: z
+      .array(guid("namedClients[].clientIds[*]"))
+      .min(1)
+      .max(100)
+      .meta({ description: "Ids (GUIDs) of existing clients at the tenant." }),
+    namespaces: z.array(namespaceName).min(1).max(100).optional().meta({
+      description:
+        "ClusterCredentialIssuer only: the namespaces whose ClientCredentials may name these clients.",
+    }),
+    namespaceSelector: labelSelector.optional().meta({
+      description:
+        "ClusterCredentialIssuer only: the namespaces, by label, whose ClientCredentials may name these clients. {} selects every namespace the issuer admits.",
+    }),
+  })
+  .meta({ description: "Clients that ClientCredentials (of the namespaces given) may name." });
+
+const namedClients = z.array(namedClientRule).max(50).optional().meta({
+  description:
+    "Which existing clients a ClientCredential may name in spec.clientId. With auth.clientCredentials, absent or empty (the default) means none: every ClientCredential gets a client Rotor creates for it, so no namespace can take over a client it was not given. With auth.self a ClientCredential must hold the client's own secret, so absent means any client; when set, it restricts auth.self issuers too. The administrator client the issuer authenticates as can never be named.",
+});
+
 const ocs = z
   .object({
     url: z
@@ -60,6 +99,7 @@ const ocs = z
       description:
         "Access token lifetime given to clients Rotor creates (60s to 3600s). Default: the tenant's.",
     }),
+    namedClients,
   })
   .meta({ description: "An OSIsoft Cloud Services / AVEVA Data Hub tenant." });
 
@@ -80,10 +120,34 @@ const issuerKinds = {
 };
 const ISSUER_KIND_FIELDS = Object.keys(issuerKinds);
 
-export const credentialIssuerSpec = z.object(issuerKinds).meta({
-  description: "Where secrets are minted. Set exactly one issuer kind.",
-  ...exactlyOne(ISSUER_KIND_FIELDS, "spec"),
-});
+type Rule = z.output<typeof namedClientRule>;
+const rulesOf = (spec: { ocs?: { namedClients?: Rule[] } }) => spec.ocs?.namedClients ?? [];
+const NAMED_CLIENTS = "has(self.ocs) && has(self.ocs.namedClients)";
+
+/** A CredentialIssuer serves its own namespace only: its rules name no namespaces. */
+const NO_NAMESPACES_MESSAGE =
+  "a CredentialIssuer serves only its own namespace: namedClients[].namespaces and namespaceSelector are for ClusterCredentialIssuers";
+const noNamespaces = (rule: Rule) => rule.namespaces === undefined && rule.namespaceSelector === undefined;
+
+/** A ClusterCredentialIssuer's rule says which namespaces it is for, one way. */
+const ONE_WAY_MESSAGE =
+  "each namedClients[] of a ClusterCredentialIssuer needs exactly one of namespaces or namespaceSelector ({} for every namespace the issuer admits)";
+const oneWay = (rule: Rule) => (rule.namespaces === undefined) !== (rule.namespaceSelector === undefined);
+
+export const credentialIssuerSpec = z
+  .object(issuerKinds)
+  .refine((spec) => rulesOf(spec).every(noNamespaces), NO_NAMESPACES_MESSAGE)
+  .meta({
+    description: "Where secrets are minted. Set exactly one issuer kind.",
+    "x-kubernetes-validations": [
+      ...exactlyOne(ISSUER_KIND_FIELDS, "spec")["x-kubernetes-validations"],
+      {
+        rule: `!(${NAMED_CLIENTS}) || self.ocs.namedClients.all(r, !has(r.namespaces) && !has(r.namespaceSelector))`,
+        message: NO_NAMESPACES_MESSAGE,
+        fieldPath: ".ocs.namedClients",
+      },
+    ],
+  });
 
 export const clusterCredentialIssuerSpec = z
   .object({
@@ -92,9 +156,17 @@ export const clusterCredentialIssuerSpec = z
       .optional()
       .meta({ description: "Which namespaces may use this issuer. Absent or empty: every namespace." }),
   })
+  .refine((spec) => rulesOf(spec).every(oneWay), ONE_WAY_MESSAGE)
   .meta({
     description: "Where secrets are minted. Set exactly one issuer kind.",
-    ...exactlyOne(ISSUER_KIND_FIELDS, "spec"),
+    "x-kubernetes-validations": [
+      ...exactlyOne(ISSUER_KIND_FIELDS, "spec")["x-kubernetes-validations"],
+      {
+        rule: `!(${NAMED_CLIENTS}) || self.ocs.namedClients.all(r, has(r.namespaces) != has(r.namespaceSelector))`,
+        message: ONE_WAY_MESSAGE,
+        fieldPath: ".ocs.namedClients",
+      },
+    ],
   });
 
 export const issuerStatus = z

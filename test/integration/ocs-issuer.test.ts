@@ -43,6 +43,9 @@ const byAdmin = {
   roleIds: [TENANT_MEMBER_ROLE_ID],
 };
 const ids = (clientId: string) => sim.secrets(tenant, clientId).map((s) => s.id);
+/** Existing clients the tests below name in spec.clientId: the issuer must list them. */
+const fullClientId = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d";
+const missingClientId = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 
 beforeAll(async () => {
   sim = await OcsSimulator.start();
@@ -59,6 +62,7 @@ beforeAll(async () => {
         url: sim.url,
         tenantId: tenant,
         auth: { clientCredentials: { secretRef: { name: "adh-admin" } } },
+        namedClients: [{ clientIds: [fullClientId, missingClientId] }],
       },
     },
   );
@@ -156,7 +160,7 @@ describe("a ClientCredential on an OCS issuer with an administrator client", () 
   it("reports SlotsExhausted for a client that holds 10 secrets from elsewhere, and deletes none", {
     timeout: 90_000,
   }, async () => {
-    const client = sim.addClient(tenant, { name: "full" });
+    const client = sim.addClient(tenant, { clientId: fullClientId, name: "full" });
     for (let i = 1; i < 10; i++) sim.addSecret(tenant, client.clientId, { description: `by hand ${i}` });
     const held = ids(client.clientId);
     expect(held).toHaveLength(10);
@@ -171,7 +175,7 @@ describe("a ClientCredential on an OCS issuer with an administrator client", () 
   });
 
   it("reports a clientId that does not exist in the tenant, and creates nothing", async () => {
-    const missing = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    const missing = missingClientId;
     await createClientCredential(ns.name, "typo", { ...byAdmin, clientId: missing });
     const cc = await waitForReason(ns.name, "typo", "IssuerError");
     expect(condition(cc, "Ready")?.message).toContain(`client ${missing} does not exist`);

@@ -3,48 +3,28 @@
  * issuer; a CredentialIssuer must be in the same namespace; a ClusterCredentialIssuer may
  * restrict namespaces with a label selector. An OCS issuer's Secret is read only from the
  * issuer's namespace (a ClusterCredentialIssuer's: Rotor's), never from the ClientCredential's.
+ * A client named in spec.clientId must be one the issuer lets the namespace name
+ * (spec.ocs.namedClients), and never the administrator client the issuer authenticates as.
  */
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import type { ClientCredentialSpec } from "../../api/clientcredential.ts";
 import { GROUP, VERSION } from "../../api/group.ts";
 import { clusterCredentialIssuerSpec, credentialIssuerSpec } from "../../api/issuer.ts";
 import type { Issuer } from "../../issuers/issuer.ts";
+import { sameClientId } from "../../issuers/ocs/api.ts";
 import { OcsIssuer } from "../../issuers/ocs/issuer.ts";
-import type { OcsSpec, OcsTenants } from "../../issuers/ocs/tenants.ts";
+import type { Connection, OcsSpec, OcsTenants } from "../../issuers/ocs/tenants.ts";
 import { isNotFound, makeClient } from "../../runtime/kube.ts";
 import { describeError } from "../../runtime/log.ts";
 import { issuerKey } from "../issuer/keys.ts";
+import { administratorRefusal, type Naming, namedClientRefusal, selects } from "../issuer/named-clients.ts";
+
+export { selects } from "../issuer/named-clients.ts";
 
 export type Resolved =
   /** selfAuth: each client authenticates with its own secret (OCS auth.self). */
   | { ok: true; issuer: Issuer; selfAuth: boolean }
   | { ok: false; reason: "IssuerError" | "IssuerNotAllowed"; message: string };
-
-interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
-}
-
-export function selects(selector: LabelSelector | undefined, labels: Record<string, string>): boolean {
-  if (!selector) return true;
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {}))
-    if (labels[key] !== value) return false;
-  for (const { key, operator, values = [] } of selector.matchExpressions ?? []) {
-    const has = key in labels;
-    const ok =
-      operator === "In"
-        ? has && values.includes(labels[key] as string)
-        : operator === "NotIn"
-          ? !has || !values.includes(labels[key] as string)
-          : operator === "Exists"
-            ? has
-            : operator === "DoesNotExist"
-              ? !has
-              : false;
-    if (!ok) return false;
-  }
-  return true;
-}
 
 export class IssuerResolver {
   private readonly custom: CustomObjectsApi;
@@ -86,7 +66,14 @@ export class IssuerResolver {
         if (!parsed.success)
           return { ok: false, reason: "IssuerError", message: `${what} has an invalid spec` };
         const key = issuerKey({ kind: ref.kind, namespace, name: ref.name });
-        return this.forKind(what, parsed.data, { key, secretNamespace: namespace, spec, clientSecrets });
+        return this.forKind(what, parsed.data, {
+          key,
+          secretNamespace: namespace,
+          spec,
+          clientSecrets,
+          namespace,
+          namespaceLabels: {},
+        });
       }
       const object = (await this.custom.getClusterCustomObject({
         group: GROUP,
@@ -111,6 +98,8 @@ export class IssuerResolver {
         secretNamespace: this.operatorNamespace,
         spec,
         clientSecrets,
+        namespace,
+        namespaceLabels: ns.metadata?.labels ?? {},
       });
     } catch (error) {
       if (isNotFound(error)) return { ok: false, reason: "IssuerError", message: `${what} does not exist` };
@@ -126,14 +115,26 @@ export class IssuerResolver {
       secretNamespace: string;
       spec: ClientCredentialSpec;
       clientSecrets: () => Promise<string[]>;
+      namespace: string;
+      namespaceLabels: Record<string, string>;
     },
   ): Promise<Resolved> {
     const ocs = issuerSpec.ocs;
     if (!ocs) return { ok: true, issuer: this.embedded, selfAuth: false };
     const failed = (message: string): Resolved => ({ ok: false, reason: "IssuerError", message });
+    const connection = this.tenants.connect(use.key, ocs, use.secretNamespace);
+    if (use.spec.clientId) {
+      const naming = {
+        issuer: what,
+        clientId: use.spec.clientId,
+        namespace: use.namespace,
+        namespaceLabels: use.namespaceLabels,
+      };
+      const refused = await this.refuseNamedClient(ocs, connection, naming);
+      if (refused) return refused;
+    }
     const check = this.tenants.lastCheck(use.key);
     if (check && !check.ok) return failed(`${what} is not Ready (${check.reason}): ${check.message}`);
-    const connection = this.tenants.connect(use.key, ocs, use.secretNamespace);
     try {
       // The token endpoint is written into every target Secret: known before anything is minted.
       await connection.tenant.tokens.tokenEndpoint();
@@ -147,7 +148,11 @@ export class IssuerResolver {
         );
       return {
         ok: true,
-        issuer: new OcsIssuer(connection.tenant, { mode: "admin", credential: connection.adminCredential }),
+        issuer: new OcsIssuer(connection.tenant, {
+          mode: "admin",
+          credential: connection.adminCredential,
+          ownClientId: connection.adminClientId,
+        }),
         selfAuth: false,
       };
     }
@@ -161,5 +166,25 @@ export class IssuerResolver {
       issuer: new OcsIssuer(connection.tenant, { mode: "self", clientId, secrets: use.clientSecrets }),
       selfAuth: true,
     };
+  }
+
+  /** IssuerNotAllowed when the namespace may not name this client (named-clients.ts). */
+  private async refuseNamedClient(
+    ocs: OcsSpec,
+    connection: Connection,
+    naming: Naming,
+  ): Promise<Resolved | undefined> {
+    const notListed = namedClientRefusal(ocs, naming);
+    if (notListed) return { ok: false, reason: "IssuerNotAllowed", message: notListed };
+    if (!ocs.auth.clientCredentials) return undefined;
+    let administrator: string;
+    try {
+      administrator = (await connection.adminCredential()).clientId;
+    } catch (error) {
+      return { ok: false, reason: "IssuerError", message: `${naming.issuer}: ${describeError(error)}` };
+    }
+    if (sameClientId(administrator, naming.clientId))
+      return { ok: false, reason: "IssuerNotAllowed", message: administratorRefusal(naming) };
+    return undefined;
   }
 }

@@ -53,4 +53,61 @@ describe("issuer specs", () => {
       clientSecretKey: "client_secret",
     });
   });
+
+  const ocs = (namedClients: unknown) => ({
+    ocs: {
+      url: "https://uswe.datahub.connect.aveva.com",
+      tenantId: "9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f",
+      auth: { clientCredentials: { secretRef: { name: "adh-admin" } } },
+      namedClients,
+    },
+  });
+  const A = "3f2c8e1a-6b7d-4c1e-9a55-0d4b2f6e8a91";
+
+  it.each<
+    [string, typeof credentialIssuerSpec | typeof clusterCredentialIssuerSpec, unknown, string | undefined]
+  >([
+    ["a CredentialIssuer's rule without namespaces", credentialIssuerSpec, [{ clientIds: [A] }], undefined],
+    [
+      "a CredentialIssuer's rule with namespaces",
+      credentialIssuerSpec,
+      [{ clientIds: [A], namespaces: ["plant-a"] }],
+      "a CredentialIssuer serves only its own namespace",
+    ],
+    [
+      "a ClusterCredentialIssuer's rule with namespaces",
+      clusterCredentialIssuerSpec,
+      [{ clientIds: [A], namespaces: ["plant-a"] }],
+      undefined,
+    ],
+    [
+      "a ClusterCredentialIssuer's rule with a selector",
+      clusterCredentialIssuerSpec,
+      [{ clientIds: [A], namespaceSelector: {} }],
+      undefined,
+    ],
+    [
+      "a ClusterCredentialIssuer's rule that says no namespaces",
+      clusterCredentialIssuerSpec,
+      [{ clientIds: [A] }],
+      "needs exactly one of namespaces or namespaceSelector",
+    ],
+    [
+      "a ClusterCredentialIssuer's rule that says both",
+      clusterCredentialIssuerSpec,
+      [{ clientIds: [A], namespaces: ["plant-a"], namespaceSelector: {} }],
+      "needs exactly one of namespaces or namespaceSelector",
+    ],
+    ["a client id that is not a GUID", credentialIssuerSpec, [{ clientIds: ["admin"] }], "must be a GUID"],
+    [
+      "a rule without client ids",
+      credentialIssuerSpec,
+      [{ clientIds: [] }],
+      "expected array to have >=1 items",
+    ],
+  ])("namedClients: %s", (_, schema, namedClients, message) => {
+    const result = schema.safeParse(ocs(namedClients));
+    expect((result.error?.issues ?? []).map((i) => i.message).join("\n")).toContain(message ?? "");
+    expect(result.success).toBe(message === undefined);
+  });
 });
