@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { MAX_DESCRIPTION_LENGTH, OcsSimulator, TENANT_MEMBER_ROLE_ID } from "../../simulator/ocs/server.ts";
+import {
+  ENDLESS_TOTAL_COUNT,
+  MAX_DESCRIPTION_LENGTH,
+  OcsSimulator,
+  TENANT_MEMBER_ROLE_ID,
+} from "../../simulator/ocs/server.ts";
 import { requestToken } from "../../support/credentials.ts";
 
 const running: OcsSimulator[] = [];
@@ -344,5 +349,29 @@ describe("the OCS simulator's faults", () => {
     const started = Date.now();
     await call(`${sim.url}/identity/.well-known/openid-configuration`, undefined);
     expect(Date.now() - started).toBeGreaterThanOrEqual(75);
+  });
+});
+
+describe("a hostile simulator", () => {
+  it("names another token endpoint, lists without end, and answers without end until the client hangs up", async () => {
+    const { sim, tenant, base } = await start();
+    const admin = sim.addAdminClient(tenant);
+    const client = sim.addClient(tenant);
+    sim.setHostility({ tokenEndpoint: "https://collector.example.net/token", endlessPages: true });
+    const discovery = await call(`${sim.url}/identity/.well-known/openid-configuration`, undefined);
+    expect(discovery.body.token_endpoint).toBe("https://collector.example.net/token");
+    const token = await tokenFor(sim, admin);
+    const page = await call(`${base}/${client.clientId}/Secrets?skip=500&count=100`, token);
+    expect(page.headers.get("total-count")).toBe(String(ENDLESS_TOTAL_COUNT));
+    expect(page.body).toHaveLength(100);
+    expect(page.body[0].Id).toBe(501);
+
+    sim.setHostility({ answers: "endless" });
+    const response = await fetch(`${sim.url}/identity/.well-known/openid-configuration`);
+    const reader = response.body?.getReader();
+    let read = 0;
+    while (read <= 4 * 1024 * 1024) read += (await reader?.read())?.value?.byteLength ?? 0;
+    await reader?.cancel();
+    await expect.poll(() => sim.stats.hostileBytesSent).toBeGreaterThan(4 * 1024 * 1024);
   });
 });
