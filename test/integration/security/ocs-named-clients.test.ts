@@ -154,37 +154,36 @@ describe("an OCS issuer with an administrator client", () => {
     timeout: 90_000,
   }, async () => {
     const before = ids(admin.clientId);
+    // One after the other: two ClientCredentials naming one client would conflict with each other.
     const attempts = [
-      ["take-admin", local, admin.clientId],
-      ["take-admin-upper", careless, admin.clientId.toUpperCase()],
+      // Not listed: refused by the list.
+      ["take-admin", local, admin.clientId, "lets ClientCredentials use only clients Rotor creates"],
+      // Listed by mistake (in another case): refused as the administrator.
+      [
+        "take-admin-upper",
+        careless,
+        admin.clientId.toUpperCase(),
+        "spec.clientId names the administrator client",
+      ],
     ] as const;
-    for (const [name, issuer, clientId] of attempts)
+    for (const [name, issuer, clientId, says] of attempts) {
       await createClientCredential(attacker.name, name, {
         issuerRef: { kind: "CredentialIssuer", name: issuer },
         clientId,
         rollout: { strategy: "None" },
       });
-    // Not listed: refused by the list. Listed by mistake: refused as the administrator.
-    const unlisted = condition(await waitForReason(attacker.name, "take-admin", "IssuerNotAllowed"), "Ready");
-    expect(unlisted?.status).toBe("False");
-    expect(unlisted?.message).toContain("lets ClientCredentials use only clients Rotor creates");
-    const listed = condition(
-      await waitForReason(attacker.name, "take-admin-upper", "IssuerNotAllowed"),
-      "Ready",
-    );
-    expect(listed?.message).toContain("spec.clientId names the administrator client");
-    expect(listed?.message).toContain("create a ClientCredential without spec.clientId");
-
-    // Some seconds later: no secret of the administrator minted, listed away or revoked, and
-    // nothing of it in the attacker's namespace.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    expect(ids(admin.clientId)).toEqual(before);
-    for (const [name] of attempts) {
+      const ready = condition(await waitForReason(attacker.name, name, "IssuerNotAllowed"), "Ready");
+      expect(ready?.status).toBe("False");
+      expect(ready?.message).toContain(says);
+      // Some seconds later: no secret of the administrator minted, listed away or revoked, and
+      // nothing of it in the attacker's namespace.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(ids(admin.clientId)).toEqual(before);
       expect(await readSecret(attacker.name, name)).toBeUndefined();
       expect((await getClientCredential(attacker.name, name))?.status?.currentSecretId).toBeUndefined();
+      await deleteClientCredential(attacker.name, name);
+      await waitForGone(attacker.name, name);
     }
-    for (const [name] of attempts) await deleteClientCredential(attacker.name, name);
-    for (const [name] of attempts) await waitForGone(attacker.name, name);
     expect(sim.hasClient(tenant, admin.clientId)).toBe(true);
     expect(ids(admin.clientId)).toEqual(before);
   });
