@@ -31,6 +31,7 @@ import { SupervisedInformer } from "./runtime/informer.ts";
 import { loadKubeConfig, makeClient, onApiRequest } from "./runtime/kube.ts";
 import { LeaderElector } from "./runtime/leader.ts";
 import { createLogger, describeError } from "./runtime/log.ts";
+import { installProcessHandlers } from "./runtime/process.ts";
 import { WorkQueue } from "./runtime/queue.ts";
 
 const FLAGS = {
@@ -58,6 +59,7 @@ const FLAGS = {
   "issuer-max-concurrent-requests": { type: "string", default: "4" },
   "issuer-requests-per-second": { type: "string", default: "10" },
   audience: { type: "string", default: "rotor" },
+  "signing-key-rotation": { type: "string", default: "720h" },
   help: { type: "boolean", default: false },
 } as const;
 
@@ -100,6 +102,7 @@ const numbers = {
   issuerPerSecond: count("issuer-requests-per-second"),
 };
 const log = createLogger(flags["log-level"]);
+installProcessHandlers(log);
 
 async function main() {
   const kc = loadKubeConfig(flags.kubeconfig);
@@ -176,7 +179,12 @@ async function main() {
 
   await clientRegistry.start();
   await clientRegistry.waitForSync(60_000);
-  const key = await loadSigningKey(kc, namespace);
+  const key = await loadSigningKey(kc, namespace, {
+    log,
+    identity: flags.identity as string,
+    rotateAfterMs: parseDuration(flags["signing-key-rotation"] as string),
+    tokenLifetimeMs: parseDuration(flags["token-lifetime"] as string),
+  });
   mountTokenEndpoint(http, {
     issuerUrl,
     audience: flags.audience as string,

@@ -1,6 +1,13 @@
 /**
  * The operator's HTTP server: /healthz, /readyz, /metrics, plus routes mounted by others (the
  * embedded issuer's token endpoint). Every replica serves it, leader or not.
+ *
+ * Anyone who reaches the port can send anything, so every path answers for itself: a request
+ * target that is not a URL gets 400, a body over the limit 413, a failing handler 500. Nothing a
+ * request does may escape as an exception (one would otherwise restart every replica at once).
+ * Malformed request lines and oversized headers never reach `handle`: Node's parser answers
+ * them (400, 431) and closes the connection; a request that dawdles is cut off after
+ * `headersTimeout` / `requestTimeout`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
@@ -28,13 +35,27 @@ export class HttpServer {
       options.ready() ? text(res, 200, "ok") : text(res, 503, "not ready"),
     );
     this.route("/metrics", async (_req, res) => {
+      const body = await options.registry.metrics();
       res.writeHead(200, { "content-type": options.registry.contentType });
-      res.end(await options.registry.metrics());
+      res.end(body);
     });
-    this.server = createServer((request, response) => void this.handle(request, response));
-    this.server.keepAliveTimeout = 5000;
-    this.server.headersTimeout = 10_000;
-    this.server.requestTimeout = 15_000;
+    this.server = createServer(
+      {
+        keepAliveTimeout: 5000,
+        headersTimeout: 10_000,
+        requestTimeout: 15_000,
+        // How often Node looks for requests past those timeouts (default 30 s, which would let a
+        // slow client hold a connection for up to 40 s).
+        connectionsCheckingInterval: 2000,
+      },
+      (request, response) => {
+        this.handle(request, response).catch((error: unknown) => this.failed(response, undefined, error));
+      },
+    );
+    // After listen() an error on the server (e.g. out of descriptors on accept) must not throw.
+    this.server.on("error", (error) =>
+      options.log.error({ error: describeError(error) }, "HTTP server error"),
+    );
   }
 
   route(path: string, handler: Route): void {
@@ -59,7 +80,11 @@ export class HttpServer {
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? "/", "http://localhost");
+    const url = parseTarget(request.url);
+    if (!url) {
+      text(response, 400, "bad request target", { connection: "close" });
+      return;
+    }
     const handler = this.routes.get(url.pathname);
     if (!handler) {
       text(response, 404, "not found");
@@ -68,15 +93,50 @@ export class HttpServer {
     try {
       await handler(request, response, url);
     } catch (error) {
-      this.options.log.error({ path: url.pathname, error: describeError(error) }, "HTTP handler failed");
-      if (!response.headersSent) text(response, 500, "internal error");
-      else response.end();
+      this.failed(response, url.pathname, error);
     }
+  }
+
+  private failed(response: ServerResponse, path: string | undefined, error: unknown): void {
+    if (error instanceof HttpError) {
+      if (!response.headersSent) text(response, error.status, error.message, { connection: "close" });
+      else response.destroy();
+      return;
+    }
+    this.options.log.error({ path, error: describeError(error) }, "HTTP handler failed");
+    if (!response.headersSent) text(response, 500, "internal error", { connection: "close" });
+    else response.destroy();
   }
 }
 
-function text(response: ServerResponse, status: number, body: string): void {
-  response.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
+/** An answer a handler gives by throwing: the status and a short text for the client. */
+export class HttpError extends Error {
+  readonly status: number;
+
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = "HttpError";
+    this.status = status;
+  }
+}
+
+/**
+ * The request target as a URL, or undefined when it is none. Node passes the target through
+ * as sent: origin-form (`/path?q`), absolute-form (`http://host/path`), or anything else
+ * (`http://[`), which `new URL` rejects by throwing.
+ */
+export function parseTarget(target: string | undefined): URL | undefined {
+  if (!URL.canParse(target ?? "/", "http://localhost")) return undefined;
+  return new URL(target ?? "/", "http://localhost");
+}
+
+function text(
+  response: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  response.writeHead(status, { "content-type": "text/plain; charset=utf-8", ...headers });
   response.end(body);
 }
 
@@ -90,13 +150,18 @@ export function json(
   response.end(JSON.stringify(body));
 }
 
-/** Reads a request body up to `limit` bytes. */
+/**
+ * Reads a request body up to `limit` bytes; more is refused with 413 without reading it all
+ * (a declared Content-Length over the limit is refused before reading anything).
+ */
 export async function readBody(request: IncomingMessage, limit = 16 * 1024): Promise<string> {
+  const tooLarge = () => new HttpError(413, `request body over ${limit} bytes`);
+  if (Number(request.headers["content-length"] ?? 0) > limit) throw tooLarge();
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new Error("request body too large");
+    if (size > limit) throw tooLarge();
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString("utf8");

@@ -90,12 +90,13 @@ describe("the embedded issuer", () => {
     expect(unknown).toMatchObject({ status: 401, body: { error: "invalid_client" } });
   });
 
-  it("limits failed authentications per client", async () => {
+  it("limits failed authentications per client and source address", async () => {
     let last = 0;
     for (let i = 0; i < 21; i++)
       last = (await requestToken(`${rotor.url}/oauth2/token`, clientId, `wrong-${i}`)).status;
     expect(last).toBe(429);
-    // Even the right secret waits out the window: guessing cannot continue at speed.
+    // The address that guessed wrong waits out the window, even with the right secret (other
+    // addresses are still checked: test/integration/security/endpoint-lockout.test.ts).
     expect((await requestToken(`${rotor.url}/oauth2/token`, clientId, secret)).status).toBe(429);
   });
 

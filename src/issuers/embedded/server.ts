@@ -1,13 +1,19 @@
 /**
  * The embedded issuer's OAuth2 endpoints (RFC 6749 client_credentials grant, with
  * client_secret_basic and client_secret_post), OpenID discovery and the JWKS.
+ *
+ * Tokens carry only what Rotor decides: issuer, audience (--audience), subject and client_id
+ * (the client), the secret id, times and a token id. A `scope` the caller asks for is ignored
+ * (RFC 6749 §3.3 lets the server ignore it): no client is granted any scope, so a token never
+ * carries one, and resource servers that check scopes refuse these tokens rather than trust a
+ * scope the caller chose.
  */
 import type { IncomingMessage } from "node:http";
 import { type HttpServer, json, readBody } from "../../runtime/http.ts";
 import type { Logger } from "../../runtime/log.ts";
-import { FailureLimiter } from "./ratelimit.ts";
+import { FailureLimiter, type FailureLimits, sourceAddress } from "./ratelimit.ts";
 import { type ClientRegistry, matchSecret } from "./registry.ts";
-import type { SigningKey } from "./signing.ts";
+import type { TokenSigner } from "./signing.ts";
 
 export const TOKEN_PATH = "/oauth2/token";
 export const JWKS_PATH = "/oauth2/jwks";
@@ -16,11 +22,13 @@ export const DISCOVERY_PATH = "/.well-known/openid-configuration";
 export interface TokenEndpointOptions {
   /** The issuer URL as clients reach it, e.g. http://rotor.rotor-system.svc:8080 */
   issuerUrl: string;
+  /** The `aud` of every token; see `audienceProblem` for what is accepted. */
   audience: string;
   tokenLifetimeSeconds: number;
   registry: ClientRegistry;
-  key: SigningKey;
+  key: TokenSigner;
   log: Logger;
+  limits?: Partial<FailureLimits>;
   onToken?: (outcome: "issued" | "invalid_client" | "invalid_request" | "rate_limited") => void;
   now?: () => Date;
 }
@@ -31,8 +39,21 @@ interface Credentials {
   method: "client_secret_basic" | "client_secret_post";
 }
 
+/**
+ * Why a value cannot be a token audience, or undefined when it can: one non-empty string of
+ * printable characters without spaces (a URI or a name), at most 256 characters.
+ */
+export function audienceProblem(audience: string): string | undefined {
+  if (audience === "") return "must not be empty";
+  if (audience.length > 256) return "must be at most 256 characters";
+  if (!/^[\x21-\x7e]+$/.test(audience)) return "must be printable ASCII without spaces";
+  return undefined;
+}
+
 export function mountTokenEndpoint(server: HttpServer, options: TokenEndpointOptions): void {
-  const limiter = new FailureLimiter();
+  const audienceError = audienceProblem(options.audience);
+  if (audienceError) throw new Error(`--audience ${audienceError}: ${JSON.stringify(options.audience)}`);
+  const limiter = new FailureLimiter(options.limits);
   const now = options.now ?? (() => new Date());
   const base = options.issuerUrl.replace(/\/$/, "");
 
@@ -48,7 +69,7 @@ export function mountTokenEndpoint(server: HttpServer, options: TokenEndpointOpt
       id_token_signing_alg_values_supported: ["ES256"],
     }),
   );
-  server.route(JWKS_PATH, (_req, res) => json(res, 200, { keys: [options.key.publicJwk] }));
+  server.route(JWKS_PATH, (_req, res) => json(res, 200, { keys: options.key.jwks() }));
 
   server.route(TOKEN_PATH, async (req, res) => {
     const reply = (
@@ -86,18 +107,37 @@ export function mountTokenEndpoint(server: HttpServer, options: TokenEndpointOpt
       return;
     }
     const record = options.registry.cached(credentials.clientId);
-    const wait = record ? limiter.retryAfterSeconds(record.clientId) : 0;
-    if (wait > 0) {
+    const address = sourceAddress(req.socket.remoteAddress);
+    // Failures are counted for clients that exist only: random ids cannot fill the limiter.
+    const admission = record ? limiter.admit(record.clientId, address) : { refused: false as const };
+    if (admission.refused) {
       options.onToken?.("rate_limited");
-      reply(429, "temporarily_unavailable", "too many failed authentications for this client", {
-        "retry-after": String(wait),
-      });
+      reply(
+        429,
+        "temporarily_unavailable",
+        "too many failed authentications for this client from this address",
+        {
+          "retry-after": String(admission.retryAfterSeconds),
+        },
+      );
       return;
     }
     const at = now();
     const secret = record ? matchSecret(record, credentials.clientSecret, at) : undefined;
     if (!record || !secret) {
-      if (record) limiter.fail(record.clientId);
+      if (record) {
+        const tipped = limiter.fail(record.clientId, address);
+        if (tipped === "client")
+          options.log.warn(
+            { clientId: record.clientId },
+            "many failed authentications for this client: addresses that failed wait for the window to end; others are still checked",
+          );
+        else if (tipped === "address")
+          options.log.info(
+            { clientId: record.clientId, address },
+            "too many failed authentications from one address: it waits for the window to end",
+          );
+      }
       options.onToken?.("invalid_client");
       // The same answer for an unknown client, a wrong, revoked or expired secret.
       reply(401, "invalid_client", "client authentication failed", {
@@ -105,23 +145,18 @@ export function mountTokenEndpoint(server: HttpServer, options: TokenEndpointOpt
       });
       return;
     }
+    limiter.succeed(record.clientId, address);
     const secondsLeft = Math.floor((Date.parse(secret.expiration) - at.getTime()) / 1000);
     const lifetime = Math.max(1, Math.min(options.tokenLifetimeSeconds, secondsLeft));
-    const scope = form.get("scope") ?? undefined;
     const token = await options.key.sign(
-      { client_id: record.clientId, "rotor.dev/secret-id": secret.id, ...(scope ? { scope } : {}) },
+      { client_id: record.clientId, "rotor.dev/secret-id": secret.id },
       lifetime,
       base,
       options.audience,
       record.clientId,
     );
     options.onToken?.("issued");
-    json(res, 200, {
-      access_token: token,
-      token_type: "Bearer",
-      expires_in: lifetime,
-      ...(scope ? { scope } : {}),
-    });
+    json(res, 200, { access_token: token, token_type: "Bearer", expires_in: lifetime });
   });
 }
 

@@ -1,19 +1,38 @@
 /**
- * The key that signs the embedded issuer's access tokens (ES256), kept in a Secret in the
- * operator's namespace so that every replica signs with it and the JWKS stays stable across
- * restarts. The first replica to start creates it; the others read it.
+ * The keys that sign the embedded issuer's access tokens (ES256), kept in a Secret in the
+ * operator's namespace so that every replica signs with the same key and publishes the same
+ * JWKS across restarts. What the key set holds and when it rotates is decided in keyset.ts;
+ * this file reads and writes the Secret (compare-and-swap, so replicas that race agree on one
+ * set) and re-reads it every `refreshMs`, which is how a replica learns of a rotation another
+ * replica made, and how a Secret damaged while Rotor runs is repaired.
+ *
+ * An unusable Secret is reported (an error log line and a Warning event on the Secret, which
+ * say what was wrong but never what it held) and replaced; it never stops Rotor from starting.
  */
-import { randomUUID } from "node:crypto";
-import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
-import { isConflict, isNotFound, makeClient } from "../../runtime/kube.ts";
+import { createPrivateKey, type KeyObject, randomUUID } from "node:crypto";
+import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import { type JWK, SignJWT } from "jose";
+import { retryUntil } from "../../runtime/backoff.ts";
+import { EventRecorder } from "../../runtime/events.ts";
+import { isConflict, isNotFound, isStatus, makeClient } from "../../runtime/kube.ts";
+import { describeError, type Logger } from "../../runtime/log.ts";
+import {
+  ALG,
+  encodeKeys,
+  type KeyPlan,
+  type KeyPolicy,
+  type KeySet,
+  MAX_RETIRED,
+  planKeys,
+  publishedKeys,
+} from "./keyset.ts";
 
 export const SIGNING_KEY_SECRET = "rotor-embedded-signing-key";
-const ALG = "ES256";
+const MIN_ROTATION_MS = 10_000;
 
-export interface SigningKey {
-  kid: string;
-  publicJwk: JWK;
+/** What the token endpoint needs: a signature and the keys that verify it. */
+export interface TokenSigner {
+  jwks(): JWK[];
   sign(
     claims: Record<string, unknown>,
     expiresInSeconds: number,
@@ -23,48 +42,215 @@ export interface SigningKey {
   ): Promise<string>;
 }
 
-export async function loadSigningKey(kc: KubeConfig, namespace: string): Promise<SigningKey> {
-  const core = makeClient(kc, CoreV1Api);
-  let privateJwk: JWK | undefined;
-  try {
-    const secret = await core.readNamespacedSecret({ name: SIGNING_KEY_SECRET, namespace });
-    privateJwk = JSON.parse(Buffer.from(secret.data?.["key.jwk"] ?? "", "base64").toString("utf8")) as JWK;
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
+export interface SigningKeyOptions {
+  log: Logger;
+  /** This replica's name, for events. */
+  identity: string;
+  /** How long a key signs before the next one takes over; 0: never. */
+  rotateAfterMs: number;
+  /** The longest lifetime of a token: a retired key is published this long (and 5 minutes more). */
+  tokenLifetimeMs: number;
+  /** How often the Secret is read again. Default: a minute, or a quarter of rotateAfterMs. */
+  refreshMs?: number;
+  now?: () => Date;
+}
+
+export class SigningKeys implements TokenSigner {
+  private readonly core: CoreV1Api;
+  private readonly namespace: string;
+  private readonly options: SigningKeyOptions;
+  private readonly policy: KeyPolicy;
+  private readonly events: EventRecorder;
+  private readonly now: () => Date;
+  private keys: KeySet | undefined;
+  private signingKey: KeyObject | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(kc: KubeConfig, namespace: string, options: SigningKeyOptions) {
+    if (options.rotateAfterMs !== 0 && options.rotateAfterMs < MIN_ROTATION_MS)
+      throw new Error("--signing-key-rotation must be 0s (never) or at least 10s");
+    this.core = makeClient(kc, CoreV1Api);
+    this.namespace = namespace;
+    this.options = options;
+    this.policy = {
+      rotateAfterMs: options.rotateAfterMs,
+      keepRetiredMs: options.tokenLifetimeMs + 5 * 60_000,
+    };
+    this.events = new EventRecorder(kc, "rotor.dev/rotor", options.identity, options.log);
+    this.now = options.now ?? (() => new Date());
+    if (options.rotateAfterMs > 0 && options.rotateAfterMs * MAX_RETIRED < this.policy.keepRetiredMs)
+      options.log.warn(
+        { keptRetiredKeys: MAX_RETIRED },
+        "--signing-key-rotation is so short that retired keys leave the JWKS before every token they signed has expired",
+      );
   }
-  if (!privateJwk) {
-    const { privateKey } = await generateKeyPair(ALG, { extractable: true });
-    const jwk = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: ALG, use: "sig" };
+
+  /** Loads (or creates, or repairs) the key set; then keeps it fresh in the background. */
+  async start(): Promise<void> {
+    await this.refresh();
+    const every =
+      this.options.refreshMs ??
+      Math.max(
+        1000,
+        Math.min(60_000, this.policy.rotateAfterMs > 0 ? this.policy.rotateAfterMs / 4 : 60_000),
+      );
+    this.timer = setInterval(() => {
+      this.refresh().catch((error: unknown) =>
+        this.options.log.warn(
+          { error: describeError(error) },
+          "could not re-read the signing keys; signing with the ones held",
+        ),
+      );
+    }, every);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  get currentKid(): string | undefined {
+    return this.keys?.current.jwk.kid;
+  }
+
+  jwks(): JWK[] {
+    return this.keys ? publishedKeys(this.keys) : [];
+  }
+
+  sign(
+    claims: Record<string, unknown>,
+    expiresInSeconds: number,
+    issuer: string,
+    audience: string,
+    subject: string,
+  ): Promise<string> {
+    const keys = this.keys;
+    const key = this.signingKey;
+    if (!keys || !key) throw new Error("the signing keys are not loaded yet");
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: ALG, kid: keys.current.jwk.kid as string, typ: "at+jwt" })
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setSubject(subject)
+      .setIssuedAt()
+      .setJti(randomUUID())
+      .setExpirationTime(`${expiresInSeconds}s`)
+      .sign(key);
+  }
+
+  /** Reads the Secret, decides, writes if needed; on a lost race, reads the winner's set. */
+  private async refresh(): Promise<void> {
+    const settled = await retryUntil(() => this.attempt(), {
+      deadlineMs: 60_000,
+      backoff: { baseMs: 200, maxMs: 5000, jitter: "full" },
+    });
+    if (!settled)
+      throw new Error(`the signing-key Secret ${SIGNING_KEY_SECRET} kept changing while Rotor wrote it`);
+  }
+
+  private async attempt(): Promise<true | undefined> {
+    const stored = await this.read();
+    const plan = planKeys(stored?.data, this.keys, this.now(), this.policy);
+    if (plan.write) {
+      try {
+        await this.write(stored, encodeKeys(plan.keys));
+      } catch (error) {
+        if (isConflict(error)) return undefined; // another replica wrote first: use theirs
+        throw error;
+      }
+      if (plan.problems.length > 0) this.report(stored, plan);
+      if (plan.rotated)
+        this.options.log.info(
+          { kid: plan.keys.current.jwk.kid, next: plan.keys.next.jwk.kid },
+          "rotated the token signing key: the next key signs now, a new next key is published",
+        );
+    }
+    this.use(plan.keys);
+    return true;
+  }
+
+  private use(keys: KeySet): void {
+    if (this.keys?.current.jwk.kid !== keys.current.jwk.kid || !this.signingKey)
+      this.signingKey = createPrivateKey({ key: keys.current.jwk as never, format: "jwk" });
+    this.keys = keys;
+  }
+
+  private async read(): Promise<V1Secret | undefined> {
     try {
-      await core.createNamespacedSecret({
-        namespace,
-        body: {
-          metadata: { name: SIGNING_KEY_SECRET, labels: { "app.kubernetes.io/managed-by": "rotor" } },
-          data: { "key.jwk": Buffer.from(JSON.stringify(jwk)).toString("base64") },
-        },
-      });
-      privateJwk = jwk;
+      return await this.core.readNamespacedSecret({ name: SIGNING_KEY_SECRET, namespace: this.namespace });
     } catch (error) {
-      if (!isConflict(error)) throw error;
-      // Another replica created it first: use theirs.
-      return loadSigningKey(kc, namespace);
+      if (isNotFound(error)) return undefined;
+      throw error;
     }
   }
-  const key = await importJWK(privateJwk, ALG);
-  const { d: _private, ...publicJwk } = privateJwk;
-  const kid = privateJwk.kid ?? "rotor";
-  return {
-    kid,
-    publicJwk,
-    sign: (claims, expiresInSeconds, issuer, audience, subject) =>
-      new SignJWT(claims)
-        .setProtectedHeader({ alg: ALG, kid, typ: "at+jwt" })
-        .setIssuer(issuer)
-        .setAudience(audience)
-        .setSubject(subject)
-        .setIssuedAt()
-        .setJti(randomUUID())
-        .setExpirationTime(`${expiresInSeconds}s`)
-        .sign(key),
-  };
+
+  private async write(stored: V1Secret | undefined, data: Record<string, string>): Promise<void> {
+    if (!stored) {
+      await this.core.createNamespacedSecret({
+        namespace: this.namespace,
+        body: {
+          metadata: { name: SIGNING_KEY_SECRET, labels: { "app.kubernetes.io/managed-by": "rotor" } },
+          data,
+        },
+      });
+      return;
+    }
+    try {
+      // resourceVersion makes this a compare-and-swap: a concurrent writer gets 409.
+      await this.core.replaceNamespacedSecret({
+        name: SIGNING_KEY_SECRET,
+        namespace: this.namespace,
+        body: { ...stored, data, stringData: undefined },
+      });
+    } catch (error) {
+      // A Secret that cannot hold the keys (immutable, or a type that demands other keys) is
+      // deleted (only that exact version: a concurrent writer gets 409) and made anew.
+      if (!isStatus(error, 422)) throw error;
+      await this.core.deleteNamespacedSecret({
+        name: SIGNING_KEY_SECRET,
+        namespace: this.namespace,
+        body: {
+          preconditions: { uid: stored.metadata?.uid, resourceVersion: stored.metadata?.resourceVersion },
+        },
+      });
+      await this.write(undefined, data);
+    }
+  }
+
+  private report(stored: V1Secret | undefined, plan: KeyPlan): void {
+    const action = {
+      stored: "kept the usable signing key and replaced the rest",
+      held: "restored the signing key this replica held",
+      new: "made a new signing key (tokens signed with the lost one no longer verify)",
+    }[plan.currentFrom];
+    const note = `Secret ${SIGNING_KEY_SECRET} held unusable signing keys (${plan.problems.join("; ")}); Rotor ${action}`;
+    this.options.log.error(
+      { secret: `${this.namespace}/${SIGNING_KEY_SECRET}`, problems: plan.problems },
+      note,
+    );
+    this.events.record(
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        name: SIGNING_KEY_SECRET,
+        namespace: this.namespace,
+        uid: stored?.metadata?.uid,
+      },
+      "Warning",
+      "SigningKeyReplaced",
+      "Repair",
+      note,
+    );
+  }
+}
+
+/** Loads the signing keys (creating or repairing the Secret as needed) and keeps them fresh. */
+export async function loadSigningKey(
+  kc: KubeConfig,
+  namespace: string,
+  options: SigningKeyOptions,
+): Promise<SigningKeys> {
+  const keys = new SigningKeys(kc, namespace, options);
+  await keys.start();
+  return keys;
 }

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { FailureLimiter } from "../../../src/issuers/embedded/ratelimit.ts";
 import { addSecret, type ClientRecord, matchSecret } from "../../../src/issuers/embedded/registry.ts";
 import { IssuerError } from "../../../src/issuers/issuer.ts";
 
@@ -42,16 +41,5 @@ describe("the embedded registry", () => {
     expect(() => addSecret(r, { description: "x", expiration: new Date(now.getTime() + 1000) }, now)).toThrow(
       IssuerError,
     );
-  });
-});
-
-describe("FailureLimiter", () => {
-  it("refuses a client after too many failures within the window, then lets it try again", () => {
-    const limiter = new FailureLimiter(3, 60_000);
-    const t = 1_000_000;
-    for (let i = 0; i < 3; i++) limiter.fail("c", t + i);
-    expect(limiter.retryAfterSeconds("c", t + 10)).toBe(60);
-    expect(limiter.retryAfterSeconds("other", t + 10)).toBe(0);
-    expect(limiter.retryAfterSeconds("c", t + 60_001)).toBe(0);
   });
 });
