@@ -310,8 +310,8 @@ async function main() {
     `${o.metadata?.namespace}/${o.metadata?.name}`;
   let leading = false;
   credentials.onEvent((object, event) => {
-    holders.update(object, event === "delete");
-    if (leading) queue.add(keyOf(object));
+    const others = holders.update(object, event === "delete");
+    if (leading) for (const key of [keyOf(object), ...others]) queue.add(key);
   });
   ownSecrets.onEvent((secret) => {
     const owner = secret.metadata?.ownerReferences?.find(

@@ -35,13 +35,18 @@ export function createLogger(level = process.env.ROTOR_LOG_LEVEL ?? "info"): Log
 /** Long runs of base64/hex characters: secret values, tokens, keys. Never shown. */
 const CREDENTIAL_LIKE = /[A-Za-z0-9_\-+/]{32,}={0,2}/g;
 
+/** A GUID: client ids are shown. */
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * Kubernetes names and `namespace/name` keys: lower case, in words joined by dashes or dots.
+ * A run without any (a hex or base32 string) is never taken for a name.
+ */
+const KUBE_NAME =
+  /^[a-z0-9]+([.-][a-z0-9]+)+(\/[a-z0-9]+([.-][a-z0-9]+)*)?$|^[a-z0-9]+\/[a-z0-9]+([.-][a-z0-9]+)+$/;
+
 export function scrub(text: string): string {
   return text.replace(CREDENTIAL_LIKE, (match) =>
-    // Keep GUIDs and Kubernetes names readable: they contain dashes between short runs.
-    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(match) ||
-    /^[a-z0-9-]+$/.test(match)
-      ? match
-      : "[redacted]",
+    GUID.test(match) || KUBE_NAME.test(match) ? match : "[redacted]",
   );
 }
 

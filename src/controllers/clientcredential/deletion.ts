@@ -21,6 +21,19 @@ export function decideDeletion(snapshot: Snapshot, now: Date, options: DecideOpt
   if (cc.spec.deletionPolicy === "Retain" || clientId === undefined)
     return plan([{ type: "removeFinalizer" }]);
 
+  // Refused by its issuer: Rotor never acted for it there (or may no longer), so there is
+  // nothing it can revoke; waiting for --finalizer-timeout would change nothing.
+  if (!snapshot.issuer.ok && snapshot.issuer.reason === "IssuerNotAllowed") {
+    const left = snapshot.versions.map((v) => v.secretId);
+    return plan([
+      left.length === 0
+        ? { type: "removeFinalizer" }
+        : {
+            type: "removeFinalizer",
+            warning: `the issuer does not allow this ClientCredential any more (${snapshot.issuer.message}); secrets ${left.join(", ")} of client ${clientId} remain at the issuer and must be revoked there by hand`,
+          },
+    ]);
+  }
   const unreachable = !snapshot.issuer.ok ? snapshot.issuer.message : snapshot.issuerError;
   if (unreachable !== undefined) {
     const giveUpAt = Date.parse(cc.deletionTimestamp as string) + options.finalizerTimeoutMs;

@@ -45,4 +45,13 @@ describe("scrub", () => {
     expect(text).toContain("3f2c8e1a-6b7d-4c1e-9a55-0d4b2f6e8a91");
     expect(text).toContain("historian-ingest-credentials-17");
   });
+
+  it.each([
+    { text: "plant-a-historian-team/ingest-credentials-primary", kept: true },
+    { text: "rotor-system/rotor-embedded-signing-key-secret", kept: true },
+    { text: "0123456789abcdef0123456789abcdef01234567", kept: false },
+    { text: "abcdefghijklmnopqrstuvwxyzabcdefgh/abcdefghijkl", kept: false },
+  ])("$text is kept: $kept", ({ text, kept }) => {
+    expect(scrub(`in ${text}`) === `in ${text}`).toBe(kept);
+  });
 });

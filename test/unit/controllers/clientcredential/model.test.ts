@@ -61,6 +61,27 @@ describe("client id holders", () => {
   });
 });
 
+describe("client id holders and refused claimants", () => {
+  const named = (uid: string, name: string, reason?: string) => ({
+    metadata: { uid, name, namespace: "ns", creationTimestamp: new Date("2026-01-01T00:00:00Z") },
+    spec: { clientId: "abc" },
+    status: reason ? { conditions: [{ type: "Ready", status: "False", reason }] } : {},
+  });
+  const asB = { uid: "b", createdAt: "2026-01-01T00:00:00.000Z", creator: false };
+
+  it("a ClientCredential its issuer refuses does not squat the client, and the others look again", () => {
+    const holders = new ClientIdHolders();
+    expect(holders.update(named("a", "squatter") as never, false)).toEqual([]);
+    expect(holders.update(named("b", "owner") as never, false)).toEqual(["ns/squatter"]);
+    expect(holders.holderOther("abc", asB)).toBe("ns/squatter");
+    // Rotor refuses the squatter (IssuerNotAllowed): its claim goes, and the owner is woken.
+    expect(holders.update(named("a", "squatter", "IssuerNotAllowed") as never, false)).toEqual(["ns/owner"]);
+    expect(holders.holderOther("abc", asB)).toBeUndefined();
+    // Nothing changed: nobody is woken.
+    expect(holders.update(named("a", "squatter", "IssuerNotAllowed") as never, false)).toEqual([]);
+  });
+});
+
 describe("namespace selectors", () => {
   it.each([
     [undefined, {}, true],
