@@ -5,31 +5,27 @@
  */
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import type { ClientCredentialSpec } from "../../api/clientcredential.ts";
-import { ANN_NOT_AFTER, FINALIZER, ROTATE_ANNOTATION, SECRET_ID } from "../../api/metadata.ts";
+import { FINALIZER, ROTATE_ANNOTATION } from "../../api/metadata.ts";
 import { type Issuer, IssuerError } from "../../issuers/issuer.ts";
 import { isNotFound, makeClient } from "../../runtime/kube.ts";
 import { describeError } from "../../runtime/log.ts";
 import { ConsumerObserver } from "../rollout/observe.ts";
 import type { Claimant } from "./holders.ts";
 import type { IssuerResolver } from "./issuer-access.ts";
-import type { Snapshot, TargetState, Version } from "./model.ts";
+import type { Snapshot, Version } from "./model.ts";
 import {
   type ClientCredentialObject,
   clientCredentialPath,
-  desiredTarget,
   isControlledBy,
   isTargetSecret,
   isVersionSecret,
-  type Owner,
   ownedSelector,
   parseClientCredential,
-  secretValue,
   sortVersions,
-  targetInSync,
   toVersion,
-  versionValue,
-  writtenAt,
 } from "./resources.ts";
+import { selfAuthSecrets } from "./self-auth.ts";
+import { targetState } from "./target.ts";
 
 export interface Observation {
   snapshot: Snapshot;
@@ -96,13 +92,14 @@ export class Observer {
     });
     const mineOf = (id: string | undefined) => all.filter((v) => sameId(v.version.clientId, id));
 
-    const resolved = await this.resolver.resolve(namespace, spec, () => {
+    const resolved = await this.resolver.resolve(namespace, spec, async () => {
       const own = mineOf(spec.clientId);
-      return this.clientSecrets(
-        namespace,
+      const ref = spec.bootstrapSecretRef;
+      return selfAuthSecrets(
         spec,
         sortVersions(own.map((v) => v.version)),
         new Map(own.map((v) => [v.version.name, v.secret])),
+        ref ? await this.readSecret(namespace, ref.name) : undefined,
       );
     });
     const issuer = resolved.ok ? resolved.issuer : undefined;
@@ -250,44 +247,6 @@ export class Observer {
     return recorded;
   }
 
-  /**
-   * What a client authenticating as itself (OCS auth.self) may use, best first: the current
-   * secret, the other versions newest first, then the bootstrap secret a person issued.
-   */
-  private async clientSecrets(
-    namespace: string,
-    spec: ClientCredentialSpec,
-    versions: Version[],
-    versionSecrets: Map<string, V1Secret>,
-  ): Promise<string[]> {
-    const newestFirst = [...versions].reverse();
-    const ordered = [
-      ...newestFirst.filter((v) => v.activatedAt),
-      ...newestFirst.filter((v) => !v.activatedAt),
-    ];
-    const values = ordered.flatMap((v) => {
-      const secret = versionSecrets.get(v.name);
-      const value = secret ? versionValue(secret, spec.keys.clientSecret) : undefined;
-      return value ? [value] : [];
-    });
-    const ref = spec.bootstrapSecretRef;
-    if (ref) {
-      const bootstrap = secretValue(await this.readSecret(namespace, ref.name), ref.key)?.trim();
-      if (bootstrap) values.push(bootstrap);
-      else if (values.length === 0)
-        throw new IssuerError(
-          "Rejected",
-          `bootstrap Secret ${ref.name} is missing or has no data key ${ref.key}: client ${spec.clientId} has no secret to authenticate with`,
-        );
-    }
-    if (values.length === 0)
-      throw new IssuerError(
-        "Rejected",
-        `client ${spec.clientId} has no secret to authenticate with: set spec.bootstrapSecretRef to a Secret holding its first secret`,
-      );
-    return values;
-  }
-
   private async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
     try {
       return await this.core.readNamespacedSecret({ namespace, name });
@@ -296,30 +255,4 @@ export class Observer {
       throw error;
     }
   }
-}
-
-function targetState(
-  target: V1Secret | undefined,
-  owner: Owner,
-  spec: ClientCredentialSpec,
-  secretName: string,
-  versionSecrets: Map<string, V1Secret>,
-  clientId: string | undefined,
-  tokenUrl: string | undefined,
-): TargetState {
-  if (!target) return { state: "missing" };
-  if (!isControlledBy(target, owner.uid)) return { state: "foreign" };
-  const secretId = target.metadata?.annotations?.[SECRET_ID];
-  const owned = {
-    state: "owned" as const,
-    secretId,
-    hasValue: Boolean(target.data?.[spec.keys.clientSecret]),
-    writtenAt: writtenAt(target),
-  };
-  const version = [...versionSecrets.values()].find((v) => v.metadata?.annotations?.[SECRET_ID] === secretId);
-  const value = version ? versionValue(version, spec.keys.clientSecret) : undefined;
-  const notAfter = version?.metadata?.annotations?.[ANN_NOT_AFTER];
-  if (!secretId || !clientId || value === undefined || !notAfter) return { ...owned, inSync: false };
-  const desired = desiredTarget(owner, spec, secretName, { clientId, value, secretId, notAfter, tokenUrl });
-  return { ...owned, inSync: targetInSync(target, desired) };
 }
