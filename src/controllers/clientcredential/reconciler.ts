@@ -50,7 +50,8 @@ export class ClientCredentialReconciler implements Reconciler {
     this.options = options;
   }
 
-  async reconcile(key: string): Promise<Result> {
+  /** `_signal`: aborted when leadership ends or the time budget is spent (runtime/controller.ts). */
+  async reconcile(key: string, _signal?: AbortSignal): Promise<Result> {
     const [namespace, name] = key.split("/") as [string, string];
     let observed = await this.observer.observe(namespace, name);
     if (!observed.found) {

@@ -50,7 +50,7 @@ describe("WorkQueue", () => {
 
   it("backs off per key, exponentially and capped, until forgotten", () => {
     vi.useFakeTimers();
-    const queue = new WorkQueue({ baseMs: 100, maxMs: 1000 });
+    const queue = new WorkQueue({ backoff: { baseMs: 100, maxMs: 1000 } });
     const delays = Array.from({ length: 6 }, () => queue.addRateLimited("a"));
     delays.forEach((delay, i) => {
       const expected = Math.min(1000, 100 * 2 ** i);
