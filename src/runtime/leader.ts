@@ -125,9 +125,9 @@ export class LeaderElector {
   run(callbacks: LeadershipCallbacks): void {
     this.loop ??= (async () => {
       while (!this.stopping.signal.aborted) {
+        const before = this.term;
         const term = await this.attempt();
-        if (term && term !== this.term) {
-          this.term = term;
+        if (term && term !== before) {
           this.options.log.info({ identity: this.options.identity }, "became leader");
           callbacks.started(term);
         }
@@ -167,7 +167,9 @@ export class LeaderElector {
     }
     if (!held || this.stopping.signal.aborted) return undefined;
     const term = new LeaderTerm(sentAt + renewDeadlineMs, monotonic);
-    return term.active ? term : undefined;
+    if (!term.active) return undefined; // acquired, but the answer came after the deadline
+    this.term = term;
+    return term;
   }
 
   /** Stops campaigning and ends the term, keeping the lease: it expires by itself. */

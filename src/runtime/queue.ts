@@ -113,6 +113,11 @@ export class WorkQueue {
     return new Promise((resolve) => this.workers.push(resolve));
   }
 
+  /** The next key if one may be processed now, else undefined; never waits. */
+  tryGet(): string | undefined {
+    return this.stopped ? undefined : this.take();
+  }
+
   done(key: string): void {
     if (!this.processing.delete(key)) return;
     const group = this.groupOf(key);
