@@ -1,6 +1,7 @@
 /**
  * Two leaders (issue 9, point 10). Two Rotor replicas run with leader election while
- * ClientCredentials rotate without pause. The leader is frozen (SIGSTOP) in the middle of its
+ * ClientCredentials rotate without pause (one of them used by a Deployment, so that a coalesced
+ * restart is always pending). The leader is frozen (SIGSTOP) in the middle of its
  * work; the follower takes over after the lease duration and starts writing; then the old
  * leader is thawed (SIGCONT). Its renew deadline passed while it was frozen, so it must not send
  * a single Kubernetes write after the new leader took over — not even the ones its in-flight
@@ -20,6 +21,7 @@ import {
   waitForReady,
 } from "../../support/credentials.ts";
 import { OPERATOR_NAMESPACE, type RotorProcess, startRotor } from "../../support/rotor.ts";
+import { createDeployment, podSpec } from "../../support/workloads.ts";
 
 /** Rotor's JSON log lines, parsed. */
 interface LogLine {
@@ -66,6 +68,7 @@ async function metricSum(
 
 const CREDENTIALS = 6;
 const names = Array.from({ length: CREDENTIALS }, (_, i) => `leader-${i}`);
+const rotated = [...names, "consumed"];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const writesSent = (rotor: RotorProcess) =>
   metricSum(rotor, "rotor_kube_api_requests_total", (labels) => !labels.includes('method="GET"'));
@@ -94,12 +97,16 @@ beforeAll(async () => {
       gracePeriod: "0s",
       rollout: { strategy: "None" },
     });
+  // One more that a Deployment uses: after each of its rotations a restart of the Deployment
+  // waits for --restart-window (10 s), so one is pending whenever the leader is frozen.
+  await createClientCredential(ns.name, "consumed", { validity: "1h", gracePeriod: "0s" });
+  await createDeployment(ns.name, "consumer", podSpec(["consumed"]), 1);
   await createClientCredential(ns.name, "steady", { validity: "1h" });
-  for (const name of [...names, "steady"]) await waitForReady(ns.name, name);
+  for (const name of [...rotated, "steady"]) await waitForReady(ns.name, name);
   // Rotations without pause: one ClientCredential is asked to rotate every 300 ms.
   rotator = (async () => {
     for (let n = 0; rotating; n++) {
-      await annotate(ns.name, names[n % CREDENTIALS] as string, { "rotor.dev/rotate": `r${n}` }).catch(
+      await annotate(ns.name, rotated[n % rotated.length] as string, { "rotor.dev/rotate": `r${n}` }).catch(
         () => undefined,
       );
       await sleep(300);
@@ -145,17 +152,22 @@ describe("leader failover", () => {
 
     const thawedAt = Date.now();
     a.signal("SIGCONT");
-    const outcome = await eventually("rotor-a to step down", () =>
+    const outcome = await eventually("rotor-a to step down (or exit)", () =>
       !a.alive
         ? "exited"
         : logLines(a).some((l) => l.msg === "stopped leading; stepping down" && l.time >= thawedAt)
           ? "stepped down"
           : undefined,
     );
+    await sleep(2_000); // whatever its in-flight work would still do after waking up
+
+    // The point: nothing the old leader sent came after the new leader took over.
+    const late = kubeWrites(a).filter((l) => l.time >= takeover.time);
+    expect(late, `rotor-a wrote after rotor-b took over:\n${describeWrites(late)}`).toEqual([]);
+    expect(firstWrite.time).toBeGreaterThanOrEqual(takeover.time);
     expect(outcome, "the old leader must step down and keep running, not exit").toBe("stepped down");
 
     // As a follower it sends no write, while the new leader keeps rotating.
-    await sleep(2_000);
     const followerWrites = await writesSent(a);
     const leaderWrites = kubeWrites(b).length;
     await eventually(
@@ -163,13 +175,9 @@ describe("leader failover", () => {
       () => kubeWrites(b).length > leaderWrites + 30 || undefined,
     );
     expect(await writesSent(a)).toBe(followerWrites);
+    expect(kubeWrites(a).filter((l) => l.time >= takeover.time)).toEqual([]);
     expect(await metricSum(a, "rotor_leader")).toBe(0);
     expect(await metricSum(b, "rotor_leader")).toBe(1);
-
-    // The point: nothing the old leader sent came after the new leader took over.
-    const late = kubeWrites(a).filter((l) => l.time >= takeover.time);
-    expect(late, `rotor-a wrote after rotor-b took over:\n${describeWrites(late)}`).toEqual([]);
-    expect(firstWrite.time).toBeGreaterThanOrEqual(takeover.time);
 
     // The Lease names the new leader; the old one still serves health, readiness and tokens.
     const holder = kubectlOk([
