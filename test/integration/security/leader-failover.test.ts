@@ -115,11 +115,6 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  if (process.env.ROTOR_DUMP) {
-    const { writeFileSync } = await import("node:fs");
-    writeFileSync("/tmp/rotor-a.log", a.output());
-    writeFileSync("/tmp/rotor-b.log", b.output());
-  }
   rotating = false;
   await rotator;
   a?.signal("SIGCONT");
