@@ -185,11 +185,11 @@ export class LeaderElector {
     try {
       const lease = await this.options.store.read();
       if (lease?.spec.holderIdentity !== this.options.identity) return;
-      await this.options.store.replace(
+      const released = await this.options.store.replace(
         { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: this.microTime() },
         lease.resourceVersion,
       );
-      this.options.log.info("released the lease");
+      if (released) this.options.log.info("released the lease");
     } catch (error) {
       this.options.log.debug({ error: describeError(error) }, "could not release the lease");
     }
