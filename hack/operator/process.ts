@@ -64,6 +64,10 @@ export interface RotorProcess {
   /** Everything Rotor printed, over all its lives. */
   output(): string;
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends a signal and returns at once (SIGSTOP and SIGCONT freeze and thaw the process). */
+  signal(signal: NodeJS.Signals): void;
+  /** Whether the current process is still running (a frozen one is). */
+  readonly alive: boolean;
   restart(): Promise<void>;
   stop(): Promise<void>;
   readonly restarts: number;
@@ -144,6 +148,12 @@ export async function startRotor(cluster: Cluster, options: StartOptions = {}): 
       const c = child;
       c.kill(signal);
       await exited(c);
+    },
+    signal(signal: NodeJS.Signals) {
+      child?.kill(signal);
+    },
+    get alive() {
+      return child !== undefined && child.exitCode === null && child.signalCode === null;
     },
     async restart() {
       restarts++;

@@ -33,7 +33,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   onFatal: (reason: string) => void;
 }
 
-type Handler<T> = (object: T, event: "add" | "update" | "delete") => void;
+export type InformerEvent = "add" | "update" | "delete";
+type Handler<T> = (object: T, event: InformerEvent) => void;
 
 export class SupervisedInformer<T extends KubernetesObject> {
   private readonly informer: ReturnType<typeof makeInformer<T>>;

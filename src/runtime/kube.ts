@@ -13,6 +13,9 @@ import {
   ServerConfiguration,
   setHeaderOptions,
 } from "@kubernetes/client-node";
+import { Counter, type Registry } from "prom-client";
+import type { Logger } from "./log.ts";
+import { currentScope, throwIfCancelled, type WorkScope } from "./scope.ts";
 
 /** Every API request is aborted after this long, so a hung connection cannot stall a worker. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
@@ -24,24 +27,86 @@ export function loadKubeConfig(path?: string): KubeConfig {
   return kc;
 }
 
-/** Counts every API request by HTTP method (wired to a metric in main). */
-let observeRequest: (method: string) => void = () => undefined;
-export function onApiRequest(observer: (method: string) => void): void {
+/** Sees every API request as it is written to the socket (wired to a metric and a debug log in main). */
+export type ApiRequestObserver = (method: string, url: string) => void;
+let observeRequest: ApiRequestObserver = () => undefined;
+export function onApiRequest(observer: ApiRequestObserver): void {
   observeRequest = observer;
 }
 
-function timeoutMiddleware(ms: number): ObservableMiddleware {
+/**
+ * Counts every request Rotor makes to the API server by method (`rotor_kube_api_requests_total`;
+ * watches excluded), and logs every write at debug level with its path: which replica wrote
+ * what, and when.
+ */
+export function instrumentApiRequests(registry: Registry, log: Logger): void {
+  const requests = new Counter({
+    name: "rotor_kube_api_requests_total",
+    help: "Requests Rotor made to the Kubernetes API (watches excluded), by method.",
+    labelNames: ["method"],
+    registers: [registry],
+  });
+  onApiRequest((method, url) => {
+    requests.inc({ method });
+    if (method !== "GET") log.debug({ method, path: new URL(url).pathname }, "kube write");
+  });
+}
+
+type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
+type Dispatch = Dispatcher["dispatch"];
+
+/**
+ * Checks the work scope once more at the last moment — when undici is about to write the
+ * request to the socket, after any connection set-up — and refuses to send a request whose work
+ * was cancelled meanwhile (its leadership ended while the process was frozen, say).
+ */
+function checkBeforeWrite(scope: WorkScope | undefined, method: string, url: string) {
+  return (dispatch: Dispatch): Dispatch =>
+    (options, handler) =>
+      dispatch(
+        options,
+        new Proxy(handler, {
+          get(target, property, receiver) {
+            if (property !== "onRequestStart") return Reflect.get(target, property, receiver);
+            return (controller: { abort(reason: Error): void }, context: unknown) => {
+              try {
+                throwIfCancelled(scope);
+              } catch (reason) {
+                controller.abort(reason as Error);
+                return;
+              }
+              observeRequest(method, url);
+              return target.onRequestStart?.(controller as never, context);
+            };
+          },
+        }),
+      );
+}
+
+/**
+ * Every request gets a timeout, so a hung connection cannot stall a worker. A request made for
+ * some work (a reconcile) is refused when that work was cancelled, and aborted in flight when it
+ * is cancelled later.
+ */
+function requestMiddleware(ms: number): ObservableMiddleware {
   return {
     pre: (context: RequestContext) => {
-      observeRequest(context.getHttpMethod());
-      context.setSignal(AbortSignal.timeout(ms));
+      const scope = currentScope();
+      const method = context.getHttpMethod();
+      const url = context.getUrl();
+      throwIfCancelled(scope);
+      const timeout = AbortSignal.timeout(ms);
+      context.setSignal(scope ? AbortSignal.any([timeout, scope.signal]) : timeout);
+      const dispatcher = context.getDispatcher();
+      if (dispatcher) context.setDispatcher(dispatcher.compose(checkBeforeWrite(scope, method, url)));
+      else observeRequest(method, url);
       return new Observable(Promise.resolve(context));
     },
     post: (context: ResponseContext) => new Observable(Promise.resolve(context)),
   };
 }
 
-/** Like `kc.makeApiClient`, with a timeout on every request. */
+/** Like `kc.makeApiClient`, with a timeout on every request and the checks of `requestMiddleware`. */
 export function makeClient<T>(
   kc: KubeConfig,
   api: new (config: Configuration) => T,
@@ -53,7 +118,7 @@ export function makeClient<T>(
     createConfiguration({
       baseServer: new ServerConfiguration(cluster.server, {}),
       authMethods: { default: kc },
-      middleware: [timeoutMiddleware(timeoutMs)],
+      middleware: [requestMiddleware(timeoutMs)],
     }),
   );
 }

@@ -1,162 +1,282 @@
 /**
  * Leader election on a coordination.k8s.io Lease, after client-go's algorithm: try to acquire or
  * renew every `retryPeriodMs` (with jitter); a candidate takes over only when it has seen no
- * change of the lease record for `leaseDurationMs`, measured on its own clock; a leader that
- * cannot renew within `renewDeadlineMs` stops leading. Updates are compare-and-swap on
- * resourceVersion. A restarted container keeps its identity (the pod name), so it takes its
- * own lease back at once.
+ * change of the lease record for `leaseDurationMs`, measured on its own clock; updates are
+ * compare-and-swap on resourceVersion. A restarted container keeps its identity (the pod name),
+ * so it takes its own lease back at once.
+ *
+ * Why two replicas never act together: a term is valid until `renewDeadlineMs` after the moment
+ * its last successful renewal was *sent*, on the monotonic clock. The API server stored that
+ * renewal after it was sent, and a follower waits `leaseDurationMs` from when it saw it, so the
+ * term ends at least `leaseDurationMs − renewDeadlineMs` (5 s) before anyone else can start one,
+ * even if the renewal's answer came late or the process was frozen in between. The term's
+ * signal is aborted at its deadline by a timer, and `refresh()` checks the deadline on the spot
+ * for work that resumes before that timer runs.
  */
-import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
+import { CoordinationV1Api, type KubeConfig, type V1LeaseSpec, V1MicroTime } from "@kubernetes/client-node";
+import { sleep } from "./backoff.ts";
 import { isConflict, isNotFound, makeClient } from "./kube.ts";
 import { describeError, type Logger } from "./log.ts";
+import { WorkCancelled, type WorkScope } from "./scope.ts";
+
+/** The lease as the elector needs it: a record and the version to compare-and-swap on. */
+export interface LeaseStore {
+  read(): Promise<{ spec: V1LeaseSpec; resourceVersion: string } | undefined>;
+  /** Resolves false when someone else wrote first (409). */
+  create(spec: V1LeaseSpec): Promise<boolean>;
+  replace(spec: V1LeaseSpec, resourceVersion: string): Promise<boolean>;
+}
 
 export interface LeaderElectionOptions {
-  kc: KubeConfig;
-  namespace: string;
-  name: string;
+  store: LeaseStore;
   identity: string;
   log: Logger;
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
+  /** Monotonic milliseconds (performance.now): deadlines never follow wall-clock jumps. */
+  monotonic?: () => number;
+  /** Wall-clock time written into the Lease (for people reading it; nobody compares it). */
+  wallClock?: () => Date;
+}
+
+/** One period of leadership; its signal is aborted when it ends. */
+export class LeaderTerm implements WorkScope {
+  private readonly controller = new AbortController();
+  private validUntil: number;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly monotonic: () => number;
+
+  constructor(validUntil: number, monotonic: () => number) {
+    this.validUntil = validUntil;
+    this.monotonic = monotonic;
+    this.schedule();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get active(): boolean {
+    this.refresh();
+    return !this.controller.signal.aborted;
+  }
+
+  /** A renewal sent at `sentAt` succeeded: the term lasts until `sentAt + renewDeadline`. */
+  extend(validUntil: number): void {
+    if (this.controller.signal.aborted) return;
+    this.validUntil = Math.max(this.validUntil, validUntil);
+    this.schedule();
+  }
+
+  refresh(): void {
+    if (!this.controller.signal.aborted && this.monotonic() >= this.validUntil)
+      this.end("the lease was not renewed before the renew deadline");
+  }
+
+  end(why: string): void {
+    clearTimeout(this.timer);
+    if (!this.controller.signal.aborted) this.controller.abort(new WorkCancelled(`leadership ended: ${why}`));
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    if (!Number.isFinite(this.validUntil)) return; // a term without election ends only by end()
+    this.timer = setTimeout(() => this.refresh(), Math.max(0, this.validUntil - this.monotonic()));
+    this.timer.unref();
+  }
+}
+
+export interface LeadershipCallbacks {
+  /** Called with each new term; its signal says when it ends. */
+  started(term: LeaderTerm): void;
+  /** Called once a term has ended; campaigning resumes when the returned promise settles. */
+  stopped(term: LeaderTerm): Promise<void>;
 }
 
 export class LeaderElector {
-  private readonly api: CoordinationV1Api;
+  private readonly options: Required<Omit<LeaderElectionOptions, "store" | "log" | "identity">> &
+    LeaderElectionOptions;
   private observedRecord = "";
   private observedAt = 0;
-  private leading = false;
-  private stopped = false;
-  private lastRenew = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly leaseDurationMs: number;
-  private readonly renewDeadlineMs: number;
-  private readonly retryPeriodMs: number;
-
-  private readonly options: LeaderElectionOptions;
+  /** Who held the lease at the last read (or this replica, after it wrote it). */
+  private holder: string | undefined;
+  private term: LeaderTerm | undefined;
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | undefined;
 
   constructor(options: LeaderElectionOptions) {
-    this.options = options;
-    this.api = makeClient(options.kc, CoordinationV1Api, 5000);
-    this.leaseDurationMs = options.leaseDurationMs ?? 15_000;
-    this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
-    this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
-  }
-
-  get isLeader(): boolean {
-    return this.leading;
-  }
-
-  /** Campaigns until stopped; calls `onStarted` on acquiring and `onLost` when leadership is lost. */
-  run(onStarted: () => void, onLost: () => void): void {
-    const tick = async () => {
-      if (this.stopped) return;
-      const ok = await this.tryAcquireOrRenew();
-      const now = Date.now();
-      if (ok) {
-        this.lastRenew = now;
-        if (!this.leading) {
-          this.leading = true;
-          this.options.log.info(
-            { lease: this.options.name, identity: this.options.identity },
-            "became leader",
-          );
-          onStarted();
-        }
-      } else if (this.leading && now - this.lastRenew > this.renewDeadlineMs) {
-        this.leading = false;
-        this.options.log.error({ lease: this.options.name }, "lost leadership");
-        onLost();
-        return;
-      }
-      const jitter = this.leading ? 0 : Math.random() * this.retryPeriodMs * 0.2;
-      this.timer = setTimeout(() => void tick(), this.retryPeriodMs + jitter);
+    this.options = {
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      monotonic: () => performance.now(),
+      wallClock: () => new Date(),
+      ...options,
     };
-    void tick();
   }
 
-  /** Gives the lease up, so that another replica takes over without waiting for it to expire. */
-  async release(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    if (!this.leading) return;
-    this.leading = false;
+  /** The current term, if this replica leads now (deadline checked on the spot). */
+  get leading(): LeaderTerm | undefined {
+    return this.term?.active ? this.term : undefined;
+  }
+
+  /** Campaigns until `stop()`: acquires, renews, steps down when a term ends, campaigns again. */
+  run(callbacks: LeadershipCallbacks): void {
+    this.loop ??= (async () => {
+      while (!this.stopping.signal.aborted) {
+        const before = this.term;
+        const term = await this.attempt();
+        if (term && term !== before) {
+          this.options.log.info({ identity: this.options.identity }, "became leader");
+          callbacks.started(term);
+        }
+        if (this.term && !this.term.active) {
+          const ended = this.term;
+          this.term = undefined;
+          this.options.log.warn(
+            { identity: this.options.identity, why: (ended.signal.reason as Error).message },
+            "stopped leading; stepping down",
+          );
+          await callbacks.stopped(ended);
+        }
+        const jitter = this.term ? 0 : Math.random() * this.options.retryPeriodMs * 0.2;
+        await sleep(this.options.retryPeriodMs + jitter, this.stopping.signal).catch(() => undefined);
+      }
+    })();
+  }
+
+  /**
+   * One acquire-or-renew. Returns the term this replica holds afterwards (a new one on
+   * acquiring), or undefined. Exposed for tests of the deadline arithmetic.
+   */
+  async attempt(): Promise<LeaderTerm | undefined> {
+    const { monotonic, renewDeadlineMs, log } = this.options;
+    const sentAt = monotonic();
+    let held: boolean;
     try {
-      const lease = await this.api.readNamespacedLease({
-        name: this.options.name,
-        namespace: this.options.namespace,
-      });
-      if (lease.spec?.holderIdentity !== this.options.identity) return;
-      lease.spec = {
-        ...lease.spec,
-        holderIdentity: undefined,
-        leaseDurationSeconds: 1,
-        renewTime: new V1MicroTime(),
-      };
-      await this.api.replaceNamespacedLease({
-        name: this.options.name,
-        namespace: this.options.namespace,
-        body: lease,
-      });
+      held = await this.tryAcquireOrRenew();
+    } catch (error) {
+      log.warn({ error: describeError(error) }, "leader election: could not read or update the lease");
+      held = false;
+    }
+    if (this.term) {
+      if (held) this.term.extend(sentAt + renewDeadlineMs);
+      else if (this.heldByOther) this.term.end(`${this.holder} holds the lease`);
+      return this.term.active ? this.term : undefined;
+    }
+    if (!held || this.stopping.signal.aborted) return undefined;
+    const term = new LeaderTerm(sentAt + renewDeadlineMs, monotonic);
+    if (!term.active) return undefined; // acquired, but the answer came after the deadline
+    this.term = term;
+    return term;
+  }
+
+  /** Stops campaigning and ends the term, keeping the lease: it expires by itself. */
+  async stop(why = "Rotor is shutting down"): Promise<void> {
+    this.stopping.abort();
+    this.term?.end(why);
+    await this.loop;
+  }
+
+  /** Stops, then gives the lease up so that another replica takes over at once. */
+  async release(): Promise<void> {
+    await this.stop();
+    try {
+      const lease = await this.options.store.read();
+      if (lease?.spec.holderIdentity !== this.options.identity) return;
+      const released = await this.options.store.replace(
+        { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: this.microTime() },
+        lease.resourceVersion,
+      );
+      if (released) this.options.log.info("released the lease");
     } catch (error) {
       this.options.log.debug({ error: describeError(error) }, "could not release the lease");
     }
   }
 
+  private get heldByOther(): boolean {
+    return this.holder !== undefined && this.holder !== this.options.identity;
+  }
+
+  private microTime(): V1MicroTime {
+    return new V1MicroTime(this.options.wallClock().getTime());
+  }
+
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const { name, namespace, identity } = this.options;
-    const now = new Date();
-    const leaseDurationSeconds = Math.round(this.leaseDurationMs / 1000);
-    try {
-      let lease: V1Lease;
-      try {
-        lease = await this.api.readNamespacedLease({ name, namespace });
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-        await this.api.createNamespacedLease({
-          namespace,
-          body: {
-            metadata: { name, namespace },
-            spec: {
-              holderIdentity: identity,
-              leaseDurationSeconds,
-              acquireTime: new V1MicroTime(now),
-              renewTime: new V1MicroTime(now),
-              leaseTransitions: 0,
-            },
-          },
-        });
-        return true;
-      }
-      const spec = lease.spec ?? {};
-      const record = JSON.stringify([
-        spec.holderIdentity,
-        spec.renewTime,
-        spec.acquireTime,
-        spec.leaseTransitions,
-      ]);
-      if (record !== this.observedRecord) {
-        this.observedRecord = record;
-        this.observedAt = Date.now();
-      }
-      const holder = spec.holderIdentity;
-      const heldByOther = holder && holder !== identity;
-      const duration = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
-      if (heldByOther && this.observedAt + duration > Date.now()) return false;
-      const transitions = spec.leaseTransitions ?? 0;
-      lease.spec = {
+    const { store, identity, leaseDurationMs, monotonic } = this.options;
+    const leaseDurationSeconds = Math.round(leaseDurationMs / 1000);
+    const now = this.microTime();
+    const lease = await store.read();
+    if (!lease) {
+      this.holder = identity;
+      return store.create({
         holderIdentity: identity,
         leaseDurationSeconds,
-        acquireTime: holder === identity && spec.acquireTime ? spec.acquireTime : new V1MicroTime(now),
-        renewTime: new V1MicroTime(now),
-        leaseTransitions: holder === identity ? transitions : transitions + 1,
-      };
-      await this.api.replaceNamespacedLease({ name, namespace, body: lease });
-      return true;
-    } catch (error) {
-      if (!isConflict(error))
-        this.options.log.warn({ error: describeError(error) }, "leader election: could not update the lease");
-      return false;
+        acquireTime: now,
+        renewTime: now,
+        leaseTransitions: 0,
+      });
     }
+    const { spec } = lease;
+    const record = JSON.stringify([
+      spec.holderIdentity,
+      spec.renewTime,
+      spec.acquireTime,
+      spec.leaseTransitions,
+    ]);
+    if (record !== this.observedRecord) {
+      this.observedRecord = record;
+      this.observedAt = monotonic();
+    }
+    this.holder = spec.holderIdentity || undefined;
+    const duration = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
+    if (this.heldByOther && monotonic() < this.observedAt + duration) return false;
+    const ours = spec.holderIdentity === identity;
+    const transitions = spec.leaseTransitions ?? 0;
+    const written = await store.replace(
+      {
+        holderIdentity: identity,
+        leaseDurationSeconds,
+        acquireTime: ours && spec.acquireTime ? spec.acquireTime : now,
+        renewTime: now,
+        leaseTransitions: ours ? transitions : transitions + 1,
+      },
+      lease.resourceVersion,
+    );
+    if (written) this.holder = identity;
+    return written;
   }
+}
+
+/** The Lease `namespace/name` through the Kubernetes API. */
+export function kubernetesLease(kc: KubeConfig, namespace: string, name: string): LeaseStore {
+  const api = makeClient(kc, CoordinationV1Api, 5000);
+  const conflictIsFalse = (error: unknown) => {
+    if (isConflict(error)) return false;
+    throw error;
+  };
+  return {
+    read: async () => {
+      try {
+        const lease = await api.readNamespacedLease({ name, namespace });
+        return { spec: lease.spec ?? {}, resourceVersion: lease.metadata?.resourceVersion ?? "" };
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    },
+    create: (spec) =>
+      api
+        .createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec } })
+        .then(() => true, conflictIsFalse),
+    replace: (spec, resourceVersion) =>
+      api
+        .replaceNamespacedLease({
+          name,
+          namespace,
+          body: { metadata: { name, namespace, resourceVersion }, spec },
+        })
+        .then(() => true, conflictIsFalse),
+  };
 }

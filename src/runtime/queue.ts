@@ -5,27 +5,51 @@
  * - a key added while being processed is processed once more after `done`;
  * - `addAfter` schedules a key (the earliest time wins), instead of polling;
  * - `addRateLimited` backs off per key, exponentially and capped, until `forget`.
+ *
+ * And fair between groups of keys (namespaces): keys are handed out round-robin over the groups
+ * that have keys waiting, and at most `maxInFlightPerGroup` keys of one group are processed at
+ * once. With N workers and a cap of N − 1, a namespace whose reconciles hang (an issuer that
+ * never answers) holds at most N − 1 workers, and every other namespace's keys still get one.
+ * A key counts against its group until `done`, even when its worker has stopped waiting for it.
  */
 import { type BackoffPolicy, backoffDelay } from "./backoff.ts";
 
+export interface WorkQueueOptions {
+  backoff?: BackoffPolicy;
+  /** The group a key belongs to; by default the part before the first `/` (the namespace). */
+  groupOf?: (key: string) => string;
+  maxInFlightPerGroup?: number;
+}
+
+export const namespaceOf = (key: string): string => key.slice(0, Math.max(0, key.indexOf("/")));
+
 export class WorkQueue {
-  private readonly queue: string[] = [];
+  /** Waiting keys per group, in order; `ring` lists the groups that have some, round-robin. */
+  private readonly waiting = new Map<string, string[]>();
+  private readonly ring: string[] = [];
+  private next = 0;
   private readonly queued = new Set<string>();
   private readonly processing = new Set<string>();
+  private readonly inFlight = new Map<string, number>();
   private readonly dirty = new Set<string>();
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly failures = new Map<string, number>();
-  private readonly waiters: Array<(key: string | undefined) => void> = [];
+  private readonly workers: Array<(key: string | undefined) => void> = [];
   private stopped = false;
 
   private readonly backoff: BackoffPolicy;
+  private readonly groupOf: (key: string) => string;
+  private readonly maxInFlightPerGroup: number;
 
-  constructor(backoff: BackoffPolicy = { baseMs: 1000, maxMs: 5 * 60_000 }) {
-    this.backoff = backoff;
+  constructor(options: WorkQueueOptions = {}) {
+    this.backoff = options.backoff ?? { baseMs: 1000, maxMs: 5 * 60_000 };
+    this.groupOf = options.groupOf ?? namespaceOf;
+    this.maxInFlightPerGroup = Math.max(1, options.maxInFlightPerGroup ?? Number.POSITIVE_INFINITY);
   }
 
+  /** Keys waiting for a worker. */
   get length(): number {
-    return this.queue.length;
+    return this.queued.size;
   }
 
   add(key: string): void {
@@ -36,14 +60,14 @@ export class WorkQueue {
     }
     if (this.queued.has(key)) return;
     this.queued.add(key);
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      this.queued.delete(key);
-      this.processing.add(key);
-      waiter(key);
-    } else {
-      this.queue.push(key);
+    const group = this.groupOf(key);
+    const keys = this.waiting.get(group);
+    if (keys) keys.push(key);
+    else {
+      this.waiting.set(group, [key]);
+      this.ring.push(group);
     }
+    this.dispatch();
   }
 
   addAfter(key: string, delayMs: number): void {
@@ -83,25 +107,64 @@ export class WorkQueue {
 
   /** The next key to process, or undefined once the queue is shut down. */
   get(): Promise<string | undefined> {
-    const key = this.queue.shift();
-    if (key !== undefined) {
-      this.queued.delete(key);
-      this.processing.add(key);
-      return Promise.resolve(key);
-    }
     if (this.stopped) return Promise.resolve(undefined);
-    return new Promise((resolve) => this.waiters.push(resolve));
+    const key = this.take();
+    if (key !== undefined) return Promise.resolve(key);
+    return new Promise((resolve) => this.workers.push(resolve));
+  }
+
+  /** The next key if one may be processed now, else undefined; never waits. */
+  tryGet(): string | undefined {
+    return this.stopped ? undefined : this.take();
   }
 
   done(key: string): void {
-    this.processing.delete(key);
+    if (!this.processing.delete(key)) return;
+    const group = this.groupOf(key);
+    const count = (this.inFlight.get(group) ?? 1) - 1;
+    if (count > 0) this.inFlight.set(group, count);
+    else this.inFlight.delete(group);
     if (this.dirty.delete(key)) this.add(key);
+    else this.dispatch();
   }
 
+  /** Hands out no more keys; waiting workers get undefined. */
   shutdown(): void {
     this.stopped = true;
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-    for (const waiter of this.waiters.splice(0)) waiter(undefined);
+    for (const worker of this.workers.splice(0)) worker(undefined);
+  }
+
+  private dispatch(): void {
+    while (this.workers.length > 0) {
+      const key = this.take();
+      if (key === undefined) return;
+      this.workers.shift()?.(key);
+    }
+  }
+
+  /** The first waiting key of the next group (round-robin) that is under its cap. */
+  private take(): string | undefined {
+    for (let tried = 0; tried < this.ring.length; tried++) {
+      const index = (this.next + tried) % this.ring.length;
+      const group = this.ring[index] as string;
+      const inFlight = this.inFlight.get(group) ?? 0;
+      if (inFlight >= this.maxInFlightPerGroup) continue;
+      const keys = this.waiting.get(group) as string[];
+      const key = keys.shift() as string;
+      if (keys.length === 0) {
+        this.waiting.delete(group);
+        this.ring.splice(index, 1);
+        this.next = this.ring.length === 0 ? 0 : index % this.ring.length;
+      } else {
+        this.next = (index + 1) % this.ring.length;
+      }
+      this.queued.delete(key);
+      this.processing.add(key);
+      this.inFlight.set(group, inFlight + 1);
+      return key;
+    }
+    return undefined;
   }
 }

@@ -56,7 +56,8 @@ export class ClientCredentialReconciler implements Reconciler {
     this.options = options;
   }
 
-  async reconcile(key: string): Promise<Result> {
+  /** `_signal`: aborted when leadership ends or the time budget is spent (runtime/controller.ts). */
+  async reconcile(key: string, _signal?: AbortSignal): Promise<Result> {
     const [namespace, name] = key.split("/") as [string, string];
     const { observer, writer, metrics } = this.deps;
     const now = this.deps.clock();

@@ -58,7 +58,8 @@ export class IssuerReconciler implements Reconciler {
     this.options = options;
   }
 
-  async reconcile(key: string): Promise<Result> {
+  /** `_signal`: aborted when leadership ends or the time budget is spent (runtime/controller.ts). */
+  async reconcile(key: string, _signal?: AbortSignal): Promise<Result> {
     const ref = parseIssuerKey(key);
     const object = await this.read(ref);
     if (!object) {

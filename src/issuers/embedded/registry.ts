@@ -94,7 +94,7 @@ export class ClientRegistry {
     this.informer.onEvent((secret) => {
       const clientId = decodeRecord(secret)?.clientId;
       const mine = clientId ? this.written.get(clientId) : undefined;
-      if (clientId && mine && mine.resourceVersion === secret.metadata?.resourceVersion)
+      if (clientId && mine && caughtUp(secret.metadata?.resourceVersion, mine.resourceVersion))
         this.written.delete(clientId);
     });
   }
@@ -217,6 +217,16 @@ export class ClientRegistry {
       at: Date.now(),
     });
   }
+}
+
+/**
+ * Whether the cache has reached (or passed) this replica's own write. Past it matters after a
+ * failover: the new leader's writes must replace what this replica wrote as leader. Resource
+ * versions are opaque, but the API server's are etcd revisions: compared only when numeric.
+ */
+function caughtUp(seen: string | undefined, written: string): boolean {
+  if (seen === written) return true;
+  return /^\d+$/.test(seen ?? "") && /^\d+$/.test(written) && BigInt(seen as string) > BigInt(written);
 }
 
 /** Adds a freshly generated secret to the record and returns it with its value. */

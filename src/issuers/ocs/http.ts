@@ -13,6 +13,7 @@
  */
 import { backoffDelay, sleep } from "../../runtime/backoff.ts";
 import { scrub } from "../../runtime/log.ts";
+import { currentScope, throwIfCancelled } from "../../runtime/scope.ts";
 import { IssuerError } from "../issuer.ts";
 import type { Throttle } from "./throttle.ts";
 
@@ -78,7 +79,13 @@ export class OcsHttp {
   }
 
   async send(request: OcsRequest): Promise<OcsResponse> {
-    const deadline = AbortSignal.any([this.deadline(), ...(request.signal ? [request.signal] : [])]);
+    // The work this call is for (one reconcile, one leadership term) may end: its requests end too.
+    const work = currentScope()?.signal;
+    const deadline = AbortSignal.any([
+      this.deadline(),
+      ...(request.signal ? [request.signal] : []),
+      ...(work ? [work] : []),
+    ]);
     try {
       return await this.attempts(request, deadline);
     } catch (error) {
@@ -91,6 +98,9 @@ export class OcsHttp {
   private async attempts(request: OcsRequest, deadline: AbortSignal): Promise<OcsResponse> {
     const { maxAttempts, backoff, maxRetryAfterMs } = this.options;
     for (let attempt = 1; ; attempt++) {
+      // A write at the tenant is an effect outside Kubernetes: a replica that no longer leads
+      // (or a reconcile out of time) must not make it.
+      if (request.method !== "GET") throwIfCancelled();
       const delay = backoffDelay({ ...backoff, jitter: "full" }, attempt - 1);
       const last = attempt >= maxAttempts;
       let response: OcsResponse;

@@ -50,7 +50,7 @@ describe("WorkQueue", () => {
 
   it("backs off per key, exponentially and capped, until forgotten", () => {
     vi.useFakeTimers();
-    const queue = new WorkQueue({ baseMs: 100, maxMs: 1000 });
+    const queue = new WorkQueue({ backoff: { baseMs: 100, maxMs: 1000 } });
     const delays = Array.from({ length: 6 }, () => queue.addRateLimited("a"));
     delays.forEach((delay, i) => {
       const expected = Math.min(1000, 100 * 2 ** i);
@@ -66,5 +66,101 @@ describe("WorkQueue", () => {
     const next = queue.get();
     queue.shutdown();
     expect(await next).toBeUndefined();
+  });
+});
+
+describe("WorkQueue fairness between namespaces", () => {
+  /** Takes every key the queue hands out right now (as idle workers would), without finishing them. */
+  const drain = (queue: WorkQueue, workers: number) => {
+    const taken: string[] = [];
+    for (
+      let key = queue.tryGet();
+      key !== undefined;
+      key = taken.length < workers ? queue.tryGet() : undefined
+    )
+      taken.push(key);
+    return taken;
+  };
+
+  it("hands keys out round-robin over the namespaces that have keys waiting", async () => {
+    const queue = new WorkQueue();
+    for (let i = 1; i <= 4; i++) queue.add(`a/${i}`);
+    queue.add("b/1");
+    queue.add("c/1");
+    queue.add("b/2");
+    const order: string[] = [];
+    for (let i = 0; i < 7; i++) order.push((await queue.get()) as string);
+    expect(order).toEqual(["a/1", "b/1", "c/1", "a/2", "b/2", "a/3", "a/4"]);
+  });
+
+  it("gives one namespace at most its cap of keys in flight, so another namespace's key still gets a worker", async () => {
+    const workers = 4;
+    const queue = new WorkQueue({ maxInFlightPerGroup: workers - 1 });
+    for (let i = 1; i <= 20; i++) queue.add(`hostile/${i}`);
+    // Four idle workers: only three take the hostile namespace's keys (which then hang).
+    expect(drain(queue, workers)).toEqual(["hostile/1", "hostile/2", "hostile/3"]);
+    const fourth = queue.get();
+    queue.add("other/cc");
+    expect(await fourth).toBe("other/cc");
+    queue.done("other/cc");
+    // The fourth worker is free again, but the hostile namespace is still at its cap.
+    queue.add("other/cc2");
+    expect(await queue.get()).toBe("other/cc2");
+    // A hostile key that finishes lets the next one in.
+    queue.done("hostile/1");
+    expect(await queue.get()).toBe("hostile/4");
+  });
+
+  it("counts a key against its namespace until done, even when its worker stopped waiting for it", async () => {
+    const queue = new WorkQueue({ maxInFlightPerGroup: 1 });
+    queue.add("a/1");
+    queue.add("a/2");
+    expect(await queue.get()).toBe("a/1");
+    expect(drain(queue, 1)).toEqual([]);
+    queue.done("a/1");
+    expect(await queue.get()).toBe("a/2");
+  });
+
+  it("groups keys by the function given (an issuer's namespace, each cluster issuer alone)", async () => {
+    const groupOf = (key: string) => key.split("/").slice(0, -1).join("/");
+    const queue = new WorkQueue({ maxInFlightPerGroup: 1, groupOf });
+    queue.add("CredentialIssuer/a/x");
+    queue.add("CredentialIssuer/a/y");
+    queue.add("ClusterCredentialIssuer/z");
+    expect(drain(queue, 3)).toEqual(["CredentialIssuer/a/x", "ClusterCredentialIssuer/z"]);
+  });
+
+  it("in a simulation with 4 workers, 100 hung keys of one namespace never delay another namespace's keys", async () => {
+    const workers = 4;
+    const queue = new WorkQueue({ maxInFlightPerGroup: workers - 1 });
+    const finished: string[] = [];
+    const hung = new Set<string>();
+    const worker = async () => {
+      for (;;) {
+        const key = await queue.get();
+        if (key === undefined) return;
+        if (key.startsWith("hostile/"))
+          hung.add(key); // never done: its issuer never answers
+        else {
+          await new Promise((r) => setTimeout(r, 1));
+          finished.push(key);
+          queue.done(key);
+        }
+      }
+    };
+    const running = Array.from({ length: workers }, worker);
+    for (let i = 0; i < 100; i++) queue.add(`hostile/${i}`);
+    for (let i = 0; i < 10; i++) queue.add(`ns${i % 3}/cc${i}`);
+    await vi.waitFor(() => expect(finished).toHaveLength(10));
+    expect(hung.size).toBe(workers - 1);
+    queue.shutdown();
+    await Promise.race([Promise.all(running), new Promise((r) => setTimeout(r, 50))]);
+  });
+
+  it("hands out nothing after shutdown, even keys still waiting", async () => {
+    const queue = new WorkQueue();
+    queue.add("a/1");
+    queue.shutdown();
+    expect(await queue.get()).toBeUndefined();
   });
 });

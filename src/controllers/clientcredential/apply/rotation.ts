@@ -19,6 +19,7 @@ import { ANN_ACTIVATED_AT, ANN_SUPERSEDED_AT } from "../../../api/metadata.ts";
 import type { MintedSecret } from "../../../issuers/issuer.ts";
 import { retryUntil } from "../../../runtime/backoff.ts";
 import { describeError } from "../../../runtime/log.ts";
+import { currentScope } from "../../../runtime/scope.ts";
 import { desiredTarget, desiredVersion, type SecretContent } from "../resources.ts";
 import { type ApplyContext, issuerOf, ownerOf, snapshotOf } from "./context.ts";
 import { ApplyError } from "./errors.ts";
@@ -102,7 +103,7 @@ async function verify(ctx: ApplyContext, content: SecretContent): Promise<string
       last = result.permanent ? `rejected: ${result.reason}` : `could not be checked: ${result.reason}`;
       return undefined;
     },
-    { deadlineMs: ctx.verifyTimeoutMs, backoff: VERIFY_BACKOFF },
+    { deadlineMs: ctx.verifyTimeoutMs, backoff: VERIFY_BACKOFF, signal: currentScope()?.signal },
   );
   return accepted ? undefined : last;
 }

@@ -1,0 +1,220 @@
+/**
+ * The manager: what every controller needs around it, in one place, after controller-runtime's
+ * Manager. It owns
+ * - the caches (informers and the like): started together; Rotor is ready once all have synced;
+ * - watches: each controller declares which informer events become which of its keys;
+ * - leadership: controllers run only during a leader term; when a term ends they stop taking
+ *   keys, their in-flight reconciles are cancelled (see controller.ts), and the replica campaigns
+ *   again once they have settled — it keeps serving its HTTP endpoints as a follower;
+ * - shutdown, in order: stop taking keys, let in-flight reconciles finish, and only then give
+ *   the Lease up; if they do not finish in time they are cancelled and the Lease is left to
+ *   expire, so that no successor starts while a write of ours may still be on its way.
+ */
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { Gauge, type Registry } from "prom-client";
+import { Controller, type ControllerOptions } from "./controller.ts";
+import { type InformerEvent, type InformerOptions, SupervisedInformer } from "./informer.ts";
+import { type LeaderElector, LeaderTerm } from "./leader.ts";
+import type { Logger } from "./log.ts";
+
+/** A cache that must be filled before Rotor is ready (an informer, the issuer's registry). */
+export interface Cache {
+  start(): Promise<void>;
+  waitForSync(timeoutMs: number): Promise<void>;
+  stop(): Promise<void>;
+  readonly healthy: boolean;
+}
+
+/** Which events of one informer become which keys of a controller. */
+export interface Watch {
+  subscribe(enqueue: (key: string) => void): void;
+  /** Every cached object's keys, for a controller that starts (a new term sees everything). */
+  replay(enqueue: (key: string) => void): void;
+}
+
+type Keys = string | undefined | Iterable<string>;
+
+export function watch<T extends KubernetesObject>(
+  informer: SupervisedInformer<T>,
+  keysOf: (object: T) => Keys,
+  when: (object: T, event: InformerEvent) => boolean = () => true,
+): Watch {
+  const each = (keys: Keys, enqueue: (key: string) => void) => {
+    if (typeof keys === "string") enqueue(keys);
+    else for (const key of keys ?? []) enqueue(key);
+  };
+  return {
+    subscribe: (enqueue) =>
+      informer.onEvent((object, event) => {
+        if (when(object, event)) each(keysOf(object), enqueue);
+      }),
+    replay: (enqueue) => {
+      for (const object of informer.list()) each(keysOf(object), enqueue);
+    },
+  };
+}
+
+/** `namespace/name`, or `name` for a cluster-scoped object. */
+export const objectKey = (object: KubernetesObject): string =>
+  object.metadata?.namespace
+    ? `${object.metadata.namespace}/${object.metadata.name}`
+    : `${object.metadata?.name}`;
+
+/** The key of an object's controlling owner of this kind (same namespace). */
+export const ownerKey =
+  (kind: string) =>
+  (object: KubernetesObject): string | undefined => {
+    const owner = object.metadata?.ownerReferences?.find((ref) => ref.controller && ref.kind === kind);
+    return owner && `${object.metadata?.namespace}/${owner.name}`;
+  };
+
+/**
+ * Passes adds, deletes and updates that change `metadata.generation` (the spec): a controller's
+ * own status writes would otherwise wake it again, and that reconcile the next.
+ */
+export function generationChanged<T extends KubernetesObject>(): (
+  object: T,
+  event: InformerEvent,
+) => boolean {
+  const seen = new Map<string, number | undefined>();
+  return (object, event) => {
+    const key = objectKey(object);
+    const generation = object.metadata?.generation;
+    const known = seen.has(key) && seen.get(key) === generation;
+    if (event === "delete") seen.delete(key);
+    else seen.set(key, generation);
+    return event !== "update" || !known;
+  };
+}
+
+export interface ManagerOptions {
+  log: Logger;
+  registry: Registry;
+  /** Without one, this replica leads from the start (a single replica). */
+  elector?: LeaderElector;
+  reconcileTimeoutMs: number;
+  /** How long in-flight reconciles may take to finish when leadership ends or Rotor stops. */
+  shutdownTimeoutMs: number;
+  syncTimeoutMs?: number;
+}
+
+export class Manager {
+  private readonly caches: Cache[] = [];
+  private readonly controllers: Controller[] = [];
+  /** Each controller's watches, replayed when a term starts. */
+  private readonly replays = new Map<Controller, Watch[]>();
+  private readonly leader: Gauge;
+  private synced = false;
+  private stopping: Promise<void> | undefined;
+  private term: LeaderTerm | undefined;
+  private readonly options: ManagerOptions;
+
+  constructor(options: ManagerOptions) {
+    this.options = options;
+    this.leader = new Gauge({
+      name: "rotor_leader",
+      help: "1 while this replica leads (reconciles), 0 while it follows.",
+      registers: [options.registry],
+    });
+  }
+
+  /** Logs and exits non-zero, so that Kubernetes restarts Rotor (an unrecoverable cache). */
+  readonly fatal = (reason: string): never => {
+    this.options.log.fatal({ reason }, "exiting so that Kubernetes restarts Rotor");
+    process.exit(1);
+  };
+
+  /** True once every cache has synced and while none is failing; false while stopping. */
+  get ready(): boolean {
+    return this.synced && !this.stopping && this.caches.every((cache) => cache.healthy);
+  }
+
+  cache(cache: Cache): void {
+    this.caches.push(cache);
+  }
+
+  informer<T extends KubernetesObject>(
+    options: Omit<InformerOptions<T>, "log" | "onFatal">,
+  ): SupervisedInformer<T> {
+    const informer = new SupervisedInformer<T>({ ...options, log: this.options.log, onFatal: this.fatal });
+    this.cache(informer);
+    return informer;
+  }
+
+  controller(
+    options: Omit<ControllerOptions, "log" | "reconcileTimeoutMs"> & { watches: Watch[] },
+  ): Controller {
+    const { watches, ...rest } = options;
+    const controller = new Controller({
+      ...rest,
+      log: this.options.log,
+      reconcileTimeoutMs: this.options.reconcileTimeoutMs,
+    });
+    for (const w of watches) w.subscribe((key) => controller.enqueue(key));
+    this.controllers.push(controller);
+    this.replays.set(controller, watches);
+    return controller;
+  }
+
+  /** Fills the caches, then leads (or campaigns to). Resolves once ready. */
+  async start(): Promise<void> {
+    const { syncTimeoutMs = 60_000, elector } = this.options;
+    await Promise.all(this.caches.map((cache) => cache.start()));
+    await Promise.all(this.caches.map((cache) => cache.waitForSync(syncTimeoutMs)));
+    this.synced = true;
+    if (elector) elector.run({ started: (term) => this.lead(term), stopped: () => this.stepDown() });
+    else this.lead(new LeaderTerm(Number.POSITIVE_INFINITY, () => performance.now()));
+  }
+
+  /** Stops in order (see the header); resolves when done. */
+  shutdown(why: string): Promise<void> {
+    this.stopping ??= (async () => {
+      const { log, elector, shutdownTimeoutMs } = this.options;
+      log.info({ why }, "shutting down: no new work, finishing in-flight reconciles");
+      for (const controller of this.controllers) controller.stop();
+      const finished = await this.idle(shutdownTimeoutMs);
+      if (finished) await elector?.release();
+      else {
+        log.warn("in-flight reconciles did not finish in time: cancelled; the Lease is left to expire");
+        await elector?.stop();
+        this.term?.end("Rotor is shutting down");
+      }
+      await Promise.allSettled(this.caches.map((cache) => cache.stop()));
+    })();
+    return this.stopping;
+  }
+
+  private lead(term: LeaderTerm): void {
+    if (this.stopping) {
+      term.end("Rotor is shutting down");
+      return;
+    }
+    this.term = term;
+    this.leader.set(1);
+    for (const controller of this.controllers) controller.start(term);
+    for (const controller of this.controllers)
+      for (const w of this.replays.get(controller) ?? []) w.replay((key) => controller.enqueue(key));
+    term.signal.addEventListener(
+      "abort",
+      () => {
+        this.leader.set(0);
+        for (const controller of this.controllers) controller.stop();
+      },
+      { once: true },
+    );
+    this.options.log.info("reconciling");
+  }
+
+  /** After a term ended: wait (bounded) for its reconciles to settle before campaigning again. */
+  private async stepDown(): Promise<void> {
+    if (!(await this.idle(this.options.shutdownTimeoutMs)))
+      this.options.log.warn(
+        "reconciles of the ended term are still running; their Kubernetes requests are refused",
+      );
+  }
+
+  private async idle(timeoutMs: number): Promise<boolean> {
+    const results = await Promise.all(this.controllers.map((controller) => controller.idle(timeoutMs)));
+    return results.every(Boolean);
+  }
+}
