@@ -63,7 +63,8 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
   const credentialController = manager.controller({
     name: "clientcredential",
     workers: flags.workers,
-    backoff: { baseMs: 1000, maxMs: 5 * 60_000 },
+    // Issuer failures, an exhausted budget, a refused verification: 2s doubling up to 5m.
+    backoff: { baseMs: 2000, maxMs: 5 * 60_000 },
     reconciler: new ClientCredentialReconciler(
       {
         observer: new Observer(
@@ -83,7 +84,6 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
         finalizerTimeoutMs: flags.finalizerTimeoutMs,
         gracePeriodFloorMs: flags.gracePeriodFloorMs,
         verifyTimeoutMs: flags.verifyTimeoutMs,
-        failureBackoff: { baseMs: 5000, maxMs: 5 * 60_000 },
       },
     ),
     watches: [watch(credentials, objectKey), watch(ownSecrets, ownerKey(CLIENT_CREDENTIAL.kind))],
@@ -101,12 +101,13 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
   manager.controller({
     name: "issuer",
     workers: 2,
+    // A failed check is retried after 5s, doubling up to the check interval.
+    backoff: { baseMs: 5000, maxMs: flags.issuerCheckIntervalMs },
     groupOf: issuerGroup,
     reconciler: new IssuerReconciler(kc, tenants, events, log, {
       operatorNamespace: flags.namespace,
       embeddedTokenUrl: embedded.tokenUrl,
       recheckMs: flags.issuerCheckIntervalMs,
-      retryMs: 5000,
       now,
       onChanged: (ref) => {
         for (const key of clientCredentialsUsing(ref, credentials.list())) credentialController.enqueue(key);

@@ -17,6 +17,11 @@ import { runInScope, WorkCancelled, type WorkScope } from "./scope.ts";
 export interface Result {
   /** Look at this key again after this many milliseconds (e.g. at the renewal time). */
   requeueAfterMs?: number;
+  /**
+   * The reconcile could not do its work and has reported why (a condition, an event): retry
+   * with this key's backoff. The queue owns all backoff; reconcilers never compute their own.
+   */
+  failed?: boolean;
 }
 
 export interface Reconciler {
@@ -136,7 +141,11 @@ export class Controller {
         continue;
       }
       await settled;
-      if ("result" in outcome) {
+      if ("result" in outcome && outcome.result.failed) {
+        const retryMs = queue.addRateLimited(key);
+        log.debug({ controller: name, key, retryMs }, "reconcile reported a failure; retrying");
+        onReconciled?.(seconds(), "error");
+      } else if ("result" in outcome) {
         queue.forget(key);
         const after = outcome.result.requeueAfterMs;
         if (after !== undefined) queue.addAfter(key, Math.min(Math.max(after, 0), MAX_DELAY_MS));

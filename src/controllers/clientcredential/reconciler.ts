@@ -4,7 +4,6 @@
  * reconcile; every decision, write and status of that reconcile uses that reading.
  */
 import { isDeepStrictEqual } from "node:util";
-import { type BackoffPolicy, backoffDelay } from "../../runtime/backoff.ts";
 import { setCondition } from "../../runtime/conditions.ts";
 import type { Reconciler, Result } from "../../runtime/controller.ts";
 import type { EventRecorder } from "../../runtime/events.ts";
@@ -28,8 +27,6 @@ import { computeStatus } from "./status.ts";
 export interface ReconcilerOptions extends DecideOptions {
   /** How long a new secret may take to be accepted by the token endpoint. */
   verifyTimeoutMs: number;
-  /** Backoff for issuer failures and an exhausted budget. */
-  failureBackoff: BackoffPolicy;
 }
 
 export interface ReconcilerDeps {
@@ -178,7 +175,7 @@ export class ClientCredentialReconciler implements Reconciler {
       await writer.writeStatus({ namespace, name }, status);
     metrics.observe(namespace, name, status);
 
-    if (failed) return { requeueAfterMs: backoffDelay(this.options.failureBackoff, failedAttempts - 1) };
+    if (failed) return { failed: true };
     // Restart requests are coalesced elsewhere and need no immediate second look.
     if (plan.actions.some((a) => a.type !== "restart")) return { requeueAfterMs: SETTLE_MS };
     return { requeueAfterMs: plan.requeueAfterMs };

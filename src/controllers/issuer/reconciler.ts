@@ -9,7 +9,6 @@ import { GROUP, VERSION } from "../../api/group.ts";
 import { clusterCredentialIssuerSpec, credentialIssuerSpec, type IssuerStatus } from "../../api/issuer.ts";
 import { OcsIssuer } from "../../issuers/ocs/issuer.ts";
 import type { OcsTenants, Readiness } from "../../issuers/ocs/tenants.ts";
-import { backoffDelay } from "../../runtime/backoff.ts";
 import { type Condition, setCondition } from "../../runtime/conditions.ts";
 import type { Reconciler, Result } from "../../runtime/controller.ts";
 import type { EventRecorder } from "../../runtime/events.ts";
@@ -23,8 +22,6 @@ export interface IssuerReconcilerOptions {
   /** The embedded issuer's token endpoint, reported on issuers with `spec.embedded`. */
   embeddedTokenUrl: string;
   recheckMs: number;
-  /** First retry after a failed check; doubles up to recheckMs. */
-  retryMs: number;
   now: () => Date;
   /** Readiness changed: the ClientCredentials that use this issuer should look again. */
   onChanged: (ref: IssuerRef) => void;
@@ -42,7 +39,6 @@ export class IssuerReconciler implements Reconciler {
   private readonly events: EventRecorder;
   private readonly log: Logger;
   private readonly options: IssuerReconcilerOptions;
-  private readonly failures = new Map<string, number>();
 
   constructor(
     kc: KubeConfig,
@@ -64,7 +60,6 @@ export class IssuerReconciler implements Reconciler {
     const object = await this.read(ref);
     if (!object) {
       this.tenants.forget(key);
-      this.failures.delete(key);
       this.options.onChanged(ref);
       return {};
     }
@@ -110,18 +105,8 @@ export class IssuerReconciler implements Reconciler {
       this.log.info({ issuer: key, ready: result.ok, reason: result.reason }, "issuer checked");
       this.options.onChanged(ref);
     }
-    if (result.ok) {
-      this.failures.delete(key);
-      return { requeueAfterMs: this.options.recheckMs };
-    }
-    const failures = (this.failures.get(key) ?? 0) + 1;
-    this.failures.set(key, failures);
-    return {
-      requeueAfterMs: backoffDelay(
-        { baseMs: this.options.retryMs, maxMs: this.options.recheckMs },
-        failures - 1,
-      ),
-    };
+    // A failed check is retried with the queue's backoff (5s doubling up to the check interval).
+    return result.ok ? { requeueAfterMs: this.options.recheckMs } : { failed: true };
   }
 
   private async check(

@@ -36,6 +36,44 @@ function recorder(hangs: (key: string) => "until-aborted" | "forever" | undefine
 }
 
 describe("Controller", () => {
+  it("backs a key off that reported a failure, by the queue's policy, and forgets it on success", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      let calls = 0;
+      const results = [{ failed: true }, { failed: true }, {}, { failed: true }];
+      const controller = new Controller({
+        name: "test",
+        workers: 1,
+        reconciler: { reconcile: async () => results[calls++] ?? {} },
+        log,
+        reconcileTimeoutMs: 60_000,
+        backoff: { baseMs: 1000, maxMs: 60_000 },
+      });
+      controller.start(forever());
+      controller.enqueue("ns/a");
+      await vi.advanceTimersByTimeAsync(0);
+      expect(calls).toBe(1);
+      // First retry after 1 s (±10%), the second after 2 s.
+      await vi.advanceTimersByTimeAsync(850);
+      expect(calls).toBe(1);
+      await vi.advanceTimersByTimeAsync(300);
+      expect(calls).toBe(2);
+      await vi.advanceTimersByTimeAsync(1500);
+      expect(calls).toBe(2);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(calls).toBe(3);
+      // It succeeded: the next failure starts the backoff again at 1 s.
+      controller.enqueue("ns/a");
+      await vi.advanceTimersByTimeAsync(0);
+      expect(calls).toBe(4);
+      await vi.advanceTimersByTimeAsync(1150);
+      expect(calls).toBe(5);
+      controller.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("aborts a reconcile that exceeds its time budget, frees the worker and retries the key with backoff", async () => {
     const r = recorder((key) => (key.startsWith("slow/") ? "forever" : undefined));
     const outcomes: ReconcileOutcome[] = [];
