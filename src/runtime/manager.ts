@@ -163,7 +163,9 @@ export class Manager {
     await Promise.all(this.caches.map((cache) => cache.waitForSync(syncTimeoutMs)));
     this.synced = true;
     if (elector) elector.run({ started: (term) => this.lead(term), stopped: () => this.stepDown() });
-    else this.lead(new LeaderTerm(Number.POSITIVE_INFINITY, () => performance.now()));
+    // Without controllers (the token server) there is nothing to lead.
+    else if (this.controllers.length > 0)
+      this.lead(new LeaderTerm(Number.POSITIVE_INFINITY, () => performance.now()));
   }
 
   /** Stops in order (see the header); resolves when done. */
