@@ -52,6 +52,7 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
   const writer = new KubeWriter(kc);
   const gate = (inner: ClientCredentialReconciler) =>
     new NamespaceGate(inner, flags.watchNamespaces, {
+      readable: ownSecrets.readable,
       writer,
       events,
       get: (namespace, name) => credentials.get(name, namespace),
@@ -92,7 +93,7 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
     ),
     watches: [
       watch(credentials, objectKey),
-      ...ownSecrets.map((informer) => watch(informer, ownerKey(CLIENT_CREDENTIAL.kind))),
+      ...ownSecrets.informers.map((informer) => watch(informer, ownerKey(CLIENT_CREDENTIAL.kind))),
     ],
     onReconciled: (seconds, result) => metrics.reconcileDuration.observe({ result }, seconds),
   });

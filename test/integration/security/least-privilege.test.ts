@@ -7,9 +7,10 @@
  *   gets a token from the token server, and the token server follows the controller's
  *   signing-key rotations.
  * - The namespace-scoped install (deploy/namespaced/rbac.yaml, --watch-namespaces): Rotor has
- *   Secret access only where a RoleBinding grants it. A ClientCredential in a namespace that
- *   did not opt in is told so (NamespaceNotEnabled) and Rotor stays healthy; one in an
- *   opted-in namespace becomes Ready.
+ *   Secret access only where a RoleBinding grants it. A ClientCredential in a namespace that is
+ *   not listed, or listed without its RoleBinding, is told so (NamespaceNotEnabled) and Rotor
+ *   stays ready; one in an opted-in namespace becomes Ready, and a namespace serves as soon as
+ *   its RoleBinding appears.
  */
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -175,28 +176,34 @@ describe("the token server apart from the controller (deploy/rbac.yaml)", () => 
 
 describe("the namespace-scoped install (deploy/namespaced/rbac.yaml)", () => {
   let optedIn: Namespace;
+  let unbound: Namespace;
   let other: Namespace;
   let rotor: RotorProcess;
-
-  beforeAll(async () => {
-    optedIn = await testNamespace("scoped-in");
-    other = await testNamespace("scoped-out");
+  const bind = (namespace: string) =>
     // The documented opt-in: one RoleBinding per namespace (its ClusterRole comes with the install).
     kubectlOk([
       "-n",
-      optedIn.name,
+      namespace,
       "create",
       "rolebinding",
       "rotor",
       "--clusterrole=rotor-namespace",
       `--serviceaccount=${OPERATOR_NAMESPACE}:rotor`,
     ]);
-    rotor = await startRotor([`--watch-namespaces=${optedIn.name}`], {
+
+  beforeAll(async () => {
+    optedIn = await testNamespace("scoped-in");
+    unbound = await testNamespace("scoped-unbound");
+    other = await testNamespace("scoped-out");
+    bind(optedIn.name);
+    // `unbound` is listed but has no RoleBinding (not yet, or its admin deleted it).
+    rotor = await startRotor([`--watch-namespaces=${optedIn.name},${unbound.name}`], {
       rbac: "deploy/namespaced/rbac.yaml",
     });
   });
   afterAll(async () => {
     await optedIn?.remove();
+    await unbound?.remove();
     await other?.remove();
     await rotor?.stop();
     // Back to the cluster-wide install the other test files run with.
@@ -207,25 +214,47 @@ describe("the namespace-scoped install (deploy/namespaced/rbac.yaml)", () => {
   it("grants Rotor Secrets only in the namespaces that opt in", () => {
     expect(canI("rotor", ["create", "secrets", "-n", optedIn.name])).toBe("yes");
     expect(canI("rotor", ["get", "secrets", "-n", other.name])).toBe("no");
+    expect(canI("rotor", ["get", "secrets", "-n", unbound.name])).toBe("no");
     expect(canI("rotor", ["list", "secrets", "--all-namespaces"])).toBe("no");
     expect(canI("rotor", ["list", "pods", "-n", other.name])).toBe("no");
     expect(canI("rotor", ["patch", "deployments.apps", "-n", other.name])).toBe("no");
   });
 
-  it("tells a ClientCredential outside those namespaces so, stays healthy, and serves the others", async () => {
+  it("tells a ClientCredential where it lacks access so, stays healthy, and serves the others", async () => {
     await createClientCredential(other.name, "svc", {});
-    const refused = await waitForReason(other.name, "svc", "NamespaceNotEnabled");
-    expect(condition(refused, "Ready")?.status).toBe("False");
-    expect(condition(refused, "Ready")?.message).toContain("rotor-namespace");
-    expect(refused.metadata?.finalizers ?? []).toEqual([]);
-
+    await createClientCredential(unbound.name, "svc", {});
     await createClientCredential(optedIn.name, "svc", {});
+
+    const notListed = await waitForReason(other.name, "svc", "NamespaceNotEnabled");
+    expect(condition(notListed, "Ready")?.status).toBe("False");
+    expect(condition(notListed, "Ready")?.message).toContain("--watch-namespaces");
+    expect(notListed.metadata?.finalizers ?? []).toEqual([]);
+    const notBound = await waitForReason(unbound.name, "svc", "NamespaceNotEnabled");
+    expect(condition(notBound, "Ready")?.message).toContain("RoleBinding");
+
     await waitForReady(optedIn.name, "svc");
     expect(decoded(await readSecret(optedIn.name, "svc"), "client_secret")).toBeTruthy();
-
     expect(await readSecret(other.name, "svc")).toBeUndefined();
+
     expect(rotor.alive).toBe(true);
     expect((await fetch(`${rotor.url}/readyz`)).status).toBe(200);
-    expect(rotor.output()).not.toContain("informer failed");
+    // The only refusals: the watch of the listed namespace without its RoleBinding.
+    const refused = rotor
+      .output()
+      .split("\n")
+      .filter((line) => line.includes("forbidden"));
+    expect(refused.length).toBeGreaterThan(0);
+    for (const line of refused) expect(line).toContain(`"informer":"rotor-secrets/${unbound.name}"`);
+  });
+
+  it("serves a namespace once its RoleBinding exists", { timeout: 120_000 }, async () => {
+    bind(unbound.name);
+    await eventually(
+      "the ClientCredential in the newly bound namespace to become Ready",
+      async () => condition(await getClientCredential(unbound.name, "svc"), "Ready")?.status === "True",
+      90_000,
+      1000,
+    );
+    expect((await fetch(`${rotor.url}/readyz`)).status).toBe(200);
   });
 });
