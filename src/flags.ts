@@ -5,6 +5,7 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { parseDuration } from "./api/duration.ts";
+import { parseComponentFlags } from "./component.ts";
 
 const FLAGS = {
   kubeconfig: { type: "string" },
@@ -33,6 +34,9 @@ const FLAGS = {
   "issuer-requests-per-second": { type: "string", default: "10" },
   audience: { type: "string", default: "rotor" },
   "signing-key-rotation": { type: "string", default: "720h" },
+  component: { type: "string", default: "all" },
+  "token-server-url": { type: "string" },
+  "watch-namespaces": { type: "string", default: process.env.ROTOR_WATCH_NAMESPACES ?? "" },
   help: { type: "boolean", default: false },
 } as const;
 
@@ -86,7 +90,6 @@ export function parseFlags(args = process.argv.slice(2)) {
     logLevel: text("log-level"),
     workers: count("workers"),
     identity: text("identity"),
-    leaderElect: values["leader-elect"] as boolean,
     reconcileTimeoutMs: ms("reconcile-timeout"),
     finalizerTimeoutMs: ms("finalizer-timeout"),
     verifyTimeoutMs: ms("verify-timeout"),
@@ -105,6 +108,7 @@ export function parseFlags(args = process.argv.slice(2)) {
     issuerPerSecond: count("issuer-requests-per-second"),
     audience: text("audience"),
     signingKeyRotationMs: ms("signing-key-rotation"),
+    ...parseComponentFlags(values, usageError),
   };
 }
 

@@ -1,9 +1,11 @@
 /**
  * Rotor: flags and construction only; the manager (runtime/manager.ts) runs it. Every replica
- * serves the embedded issuer's token endpoint and the health and metrics endpoints; only the
- * elected leader reconciles (controllers/setup.ts).
+ * serves the health and metrics endpoints; which of the token endpoint and the controllers a
+ * process runs is its --component (component.ts); only the elected leader reconciles
+ * (controllers/setup.ts).
  */
 import { Counter, collectDefaultMetrics, Registry } from "prom-client";
+import { rolesOf, verifyBaseUrl } from "./component.ts";
 import { CredentialMetrics } from "./controllers/clientcredential/metrics.ts";
 import { setUpControllers } from "./controllers/setup.ts";
 import { parseFlags } from "./flags.ts";
@@ -27,6 +29,7 @@ installProcessHandlers(log);
 async function main() {
   const kc = loadKubeConfig(flags.kubeconfig);
   const { namespace } = flags;
+  const roles = rolesOf(flags.component);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   instrumentApiRequests(registry, log);
@@ -64,46 +67,54 @@ async function main() {
 
   const clientRegistry = new ClientRegistry(kc, namespace, log, manager.fatal);
   manager.cache(clientRegistry);
-  mountTokenEndpoint(http, {
-    issuerUrl,
-    audience: flags.audience,
-    tokenLifetimeSeconds: flags.tokenLifetimeSeconds,
-    registry: clientRegistry,
-    key: await loadSigningKey(kc, namespace, {
+  const signingKey = await loadSigningKey(kc, namespace, {
+    log,
+    identity: flags.identity,
+    rotateAfterMs: flags.signingKeyRotationMs,
+    tokenLifetimeMs: flags.tokenLifetimeSeconds * 1000,
+    readOnly: !roles.writesSigningKeys,
+  });
+  if (roles.servesTokens)
+    mountTokenEndpoint(http, {
+      issuerUrl,
+      audience: flags.audience,
+      tokenLifetimeSeconds: flags.tokenLifetimeSeconds,
+      registry: clientRegistry,
+      key: signingKey,
       log,
-      identity: flags.identity,
-      rotateAfterMs: flags.signingKeyRotationMs,
-      tokenLifetimeMs: flags.tokenLifetimeSeconds * 1000,
-    }),
-    log,
-    onToken: (outcome) => tokenRequests.inc({ outcome }),
-  });
-  setUpControllers(manager, {
-    kc,
-    flags,
-    log,
-    events: new EventRecorder(kc, "rotor.dev/rotor", flags.identity, log),
-    metrics: new CredentialMetrics(registry),
-    embedded: new EmbeddedIssuer({ registry: clientRegistry, publicUrl: issuerUrl, localUrl }),
-    tenants: new OcsTenants(kc, {
-      http: {
-        timeoutMs: flags.issuerRequestTimeoutMs,
-        callTimeoutMs: flags.issuerCallTimeoutMs,
-        maxAttempts: 5,
-        backoff: { baseMs: 250, maxMs: 8000 },
-        maxRetryAfterMs: 30_000,
-      },
-      throttle: { maxConcurrent: flags.issuerMaxConcurrent, perSecond: flags.issuerPerSecond },
-      urls: {
-        allowInsecure: flags.allowInsecureIssuerUrls,
-        allowForeignTokenEndpoint: flags.allowForeignTokenEndpoints,
-      },
-      onAttempt: (issuer, method, outcome) => ocsRequests.inc({ issuer, method, outcome }),
-    }),
-  });
+      onToken: (outcome) => tokenRequests.inc({ outcome }),
+    });
+  if (roles.reconciles)
+    setUpControllers(manager, {
+      kc,
+      flags,
+      log,
+      events: new EventRecorder(kc, "rotor.dev/rotor", flags.identity, log),
+      metrics: new CredentialMetrics(registry),
+      embedded: new EmbeddedIssuer({
+        registry: clientRegistry,
+        publicUrl: issuerUrl,
+        localUrl: verifyBaseUrl(flags, localUrl),
+      }),
+      tenants: new OcsTenants(kc, {
+        http: {
+          timeoutMs: flags.issuerRequestTimeoutMs,
+          callTimeoutMs: flags.issuerCallTimeoutMs,
+          maxAttempts: 5,
+          backoff: { baseMs: 250, maxMs: 8000 },
+          maxRetryAfterMs: 30_000,
+        },
+        throttle: { maxConcurrent: flags.issuerMaxConcurrent, perSecond: flags.issuerPerSecond },
+        urls: {
+          allowInsecure: flags.allowInsecureIssuerUrls,
+          allowForeignTokenEndpoint: flags.allowForeignTokenEndpoints,
+        },
+        onAttempt: (issuer, method, outcome) => ocsRequests.inc({ issuer, method, outcome }),
+      }),
+    });
 
   await manager.start();
-  log.info({ port, issuerUrl, namespace }, "Rotor is serving");
+  log.info({ port, issuerUrl, namespace, component: flags.component }, "Rotor is serving");
 
   const shutdown = async (signal: string) => {
     await manager.shutdown(signal);

@@ -18,8 +18,16 @@ export interface Cluster {
   kubectl: (args: string[]) => string;
 }
 
+/** Which identity a Rotor process runs as, and the RBAC file that defines its rights. */
+export interface Identity {
+  /** A service account in rotor-system; default `rotor` (the controller). */
+  serviceAccount?: string;
+  /** Relative to the repository; default `deploy/rbac.yaml`. */
+  rbac?: string;
+}
+
 /** Installs RBAC and returns a kubeconfig that authenticates as Rotor's service account. */
-export async function operatorKubeconfig(cluster: Cluster): Promise<string> {
+export async function operatorKubeconfig(cluster: Cluster, identity: Identity = {}): Promise<string> {
   try {
     cluster.kubectl(["get", "namespace", OPERATOR_NAMESPACE]);
   } catch {
@@ -30,12 +38,12 @@ export async function operatorKubeconfig(cluster: Cluster): Promise<string> {
     "--server-side",
     "--field-manager=rotor-install",
     "-f",
-    join(root, "deploy", "rbac.yaml"),
+    join(root, identity.rbac ?? join("deploy", "rbac.yaml")),
   ]);
   const kc = new KubeConfig();
   kc.loadFromFile(cluster.kubeconfig);
   const token = await kc.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
-    name: "rotor",
+    name: identity.serviceAccount ?? "rotor",
     namespace: OPERATOR_NAMESPACE,
     body: { spec: { audiences: [], expirationSeconds: 24 * 3600 } },
   });
@@ -73,7 +81,7 @@ export interface RotorProcess {
   readonly restarts: number;
 }
 
-export interface StartOptions {
+export interface StartOptions extends Identity {
   args?: string[];
   port?: number;
   /** Where Rotor's output goes besides the buffer (e.g. the terminal). */
@@ -83,7 +91,7 @@ export interface StartOptions {
 }
 
 export async function startRotor(cluster: Cluster, options: StartOptions = {}): Promise<RotorProcess> {
-  const kubeconfig = await operatorKubeconfig(cluster);
+  const kubeconfig = await operatorKubeconfig(cluster, options);
   let output = "";
   let child: ChildProcess | undefined;
   let port = options.port ?? 0;

@@ -2,7 +2,7 @@
  * The controllers Rotor runs, what each is built from, and which informer events wake which of
  * their keys. The manager (runtime/manager.ts) runs them while this replica leads.
  */
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { CLIENT_CREDENTIAL, GROUP, VERSION } from "../api/group.ts";
 import { LABEL_MANAGED_BY, MANAGED_BY } from "../api/metadata.ts";
 import type { Flags } from "../flags.ts";
@@ -21,6 +21,7 @@ import { ClientCredentialReconciler } from "./clientcredential/reconciler.ts";
 import type { ClientCredentialObject } from "./clientcredential/resources.ts";
 import { IssuerReconciler } from "./issuer/reconciler.ts";
 import { clientCredentialsUsing, issuerGroup, issuerWatches } from "./issuer/watches.ts";
+import { NamespaceGate, secretInformers } from "./namespaces.ts";
 import { Restarter } from "./rollout/restarter.ts";
 
 export interface ControllerDependencies {
@@ -37,7 +38,6 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
   const { kc, flags, log, events, metrics, embedded, tenants } = deps;
   const now = () => new Date();
   const custom = makeClient(kc, CustomObjectsApi);
-  const core = makeClient(kc, CoreV1Api);
   const { plural } = CLIENT_CREDENTIAL;
   const credentials = manager.informer<ClientCredentialObject>({
     name: plural,
@@ -45,16 +45,19 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
     path: `/apis/${GROUP}/${VERSION}/${plural}`,
     list: () => custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural }) as never,
   });
-  // Only the Secrets Rotor wrote (label-selected): never a cache of every Secret in the cluster.
-  const managed = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
-  const ownSecrets = manager.informer<V1Secret>({
-    name: "rotor-secrets",
-    kc,
-    path: "/api/v1/secrets",
-    labelSelector: managed,
-    list: () => core.listSecretForAllNamespaces({ labelSelector: managed }),
-  });
+  // Only the Secrets Rotor wrote (label-selected): never a cache of every Secret in the cluster;
+  // in the namespaces Rotor serves (--watch-namespaces, controllers/namespaces.ts).
+  const ownSecrets = secretInformers(manager, kc, flags.watchNamespaces, `${LABEL_MANAGED_BY}=${MANAGED_BY}`);
   const holders = new ClientIdHolders();
+  const writer = new KubeWriter(kc);
+  const gate = (inner: ClientCredentialReconciler) =>
+    new NamespaceGate(inner, flags.watchNamespaces, {
+      readable: ownSecrets.readable,
+      writer,
+      events,
+      get: (namespace, name) => credentials.get(name, namespace),
+      clock: now,
+    });
 
   const restarter = new Restarter(kc, log, {
     windowMs: flags.restartWindowMs,
@@ -65,28 +68,33 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
     workers: flags.workers,
     // Issuer failures, an exhausted budget, a refused verification: 2s doubling up to 5m.
     backoff: { baseMs: 2000, maxMs: 5 * 60_000 },
-    reconciler: new ClientCredentialReconciler(
-      {
-        observer: new Observer(
-          kc,
-          new IssuerResolver(kc, embedded, tenants, flags.namespace),
-          (clientId, self) => holders.holderOther(clientId, self),
-        ),
-        writer: new KubeWriter(kc),
-        restarts: restarter,
-        events,
-        metrics,
-        log,
-        clock: now,
-      },
-      {
-        consumerResyncMs: flags.consumerResyncMs,
-        finalizerTimeoutMs: flags.finalizerTimeoutMs,
-        gracePeriodFloorMs: flags.gracePeriodFloorMs,
-        verifyTimeoutMs: flags.verifyTimeoutMs,
-      },
+    reconciler: gate(
+      new ClientCredentialReconciler(
+        {
+          observer: new Observer(
+            kc,
+            new IssuerResolver(kc, embedded, tenants, flags.namespace),
+            (clientId, self) => holders.holderOther(clientId, self),
+          ),
+          writer,
+          restarts: restarter,
+          events,
+          metrics,
+          log,
+          clock: now,
+        },
+        {
+          consumerResyncMs: flags.consumerResyncMs,
+          finalizerTimeoutMs: flags.finalizerTimeoutMs,
+          gracePeriodFloorMs: flags.gracePeriodFloorMs,
+          verifyTimeoutMs: flags.verifyTimeoutMs,
+        },
+      ),
     ),
-    watches: [watch(credentials, objectKey), watch(ownSecrets, ownerKey(CLIENT_CREDENTIAL.kind))],
+    watches: [
+      watch(credentials, objectKey),
+      ...ownSecrets.informers.map((informer) => watch(informer, ownerKey(CLIENT_CREDENTIAL.kind))),
+    ],
     onReconciled: (seconds, result) => metrics.reconcileDuration.observe({ result }, seconds),
   });
 

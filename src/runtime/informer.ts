@@ -44,6 +44,8 @@ export class SupervisedInformer<T extends KubernetesObject> {
   private relistTimer: NodeJS.Timeout | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
   private failures = 0;
+  /** Every error seen, never reset: tells whether one arrived while a start was under way. */
+  private errorsSeen = 0;
   private unhealthySince: number | undefined = Date.now();
   private stopped = false;
   private syncedOnce = false;
@@ -77,6 +79,11 @@ export class SupervisedInformer<T extends KubernetesObject> {
   /** True once the first LIST succeeded and the cache is not currently failing. */
   get healthy(): boolean {
     return this.syncedOnce && this.unhealthySince === undefined;
+  }
+
+  /** True while the cache is failing (its last LIST or watch was refused or broke): not merely not yet synced. */
+  get failing(): boolean {
+    return this.unhealthySince !== undefined && this.failures > 0;
   }
 
   async start(): Promise<void> {
@@ -119,9 +126,13 @@ export class SupervisedInformer<T extends KubernetesObject> {
 
   private startOnce(): Promise<void> {
     // Guard against two concurrent starts (error storms, relist racing a restart).
+    const errorsBefore = this.errorsSeen;
     this.starting ??= this.informer
       .start()
       .then(() => {
+        // client-node reports a failed LIST (e.g. 403) as an error event and resolves anyway:
+        // that start filled nothing, and the restart onError scheduled tries again.
+        if (this.errorsSeen !== errorsBefore) return;
         this.failures = 0;
         this.unhealthySince = undefined;
         this.syncedOnce = true;
@@ -147,6 +158,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
     if (this.stopped) return;
     // stop()/start() report an AbortError of their own: not a failure.
     if (error instanceof Error && error.name === "AbortError") return;
+    this.errorsSeen++;
     this.unhealthySince ??= Date.now();
     const delay = backoffDelay({ baseMs: 500, maxMs: 30_000, jitter: "spread" }, this.failures++);
     this.options.log.warn(

@@ -100,6 +100,8 @@ export interface ManagerOptions {
 
 export class Manager {
   private readonly caches: Cache[] = [];
+  /** Started with the others, but neither awaited nor part of readiness (see `informer`). */
+  private readonly optionalCaches: Cache[] = [];
   private readonly controllers: Controller[] = [];
   /** Each controller's watches, replayed when a term starts. */
   private readonly replays = new Map<Controller, Watch[]>();
@@ -133,11 +135,23 @@ export class Manager {
     this.caches.push(cache);
   }
 
+  /**
+   * `optional`: a cache Rotor can work without (one namespace's, which a RoleBinding may not
+   * grant): it never holds up readiness and never ends the process; whoever uses it asks
+   * `healthy` first.
+   */
   informer<T extends KubernetesObject>(
     options: Omit<InformerOptions<T>, "log" | "onFatal">,
+    { optional = false } = {},
   ): SupervisedInformer<T> {
-    const informer = new SupervisedInformer<T>({ ...options, log: this.options.log, onFatal: this.fatal });
-    this.cache(informer);
+    const informer = new SupervisedInformer<T>({
+      ...options,
+      log: this.options.log,
+      onFatal: this.fatal,
+      ...(optional ? { maxUnhealthyMs: Number.POSITIVE_INFINITY } : {}),
+    });
+    if (optional) this.optionalCaches.push(informer);
+    else this.cache(informer);
     return informer;
   }
 
@@ -159,11 +173,13 @@ export class Manager {
   /** Fills the caches, then leads (or campaigns to). Resolves once ready. */
   async start(): Promise<void> {
     const { syncTimeoutMs = 60_000, elector } = this.options;
-    await Promise.all(this.caches.map((cache) => cache.start()));
+    await Promise.all([...this.caches, ...this.optionalCaches].map((cache) => cache.start()));
     await Promise.all(this.caches.map((cache) => cache.waitForSync(syncTimeoutMs)));
     this.synced = true;
     if (elector) elector.run({ started: (term) => this.lead(term), stopped: () => this.stepDown() });
-    else this.lead(new LeaderTerm(Number.POSITIVE_INFINITY, () => performance.now()));
+    // Without controllers (the token server) there is nothing to lead.
+    else if (this.controllers.length > 0)
+      this.lead(new LeaderTerm(Number.POSITIVE_INFINITY, () => performance.now()));
   }
 
   /** Stops in order (see the header); resolves when done. */
@@ -179,7 +195,7 @@ export class Manager {
         await elector?.stop();
         this.term?.end("Rotor is shutting down");
       }
-      await Promise.allSettled(this.caches.map((cache) => cache.stop()));
+      await Promise.allSettled([...this.caches, ...this.optionalCaches].map((cache) => cache.stop()));
     })();
     return this.stopping;
   }

@@ -1,5 +1,5 @@
 /** Rotor as its own process, against the test cluster, with debug logs kept for inspection. */
-import { type RotorProcess, startRotor as start } from "../../hack/operator/process.ts";
+import { type RotorProcess, type StartOptions, startRotor as start } from "../../hack/operator/process.ts";
 import { controlPlane, kubectlOk } from "./cluster.ts";
 
 export { OPERATOR_NAMESPACE, type RotorProcess } from "../../hack/operator/process.ts";
@@ -9,7 +9,7 @@ export const running = new Set<RotorProcess>();
 
 export async function startRotor(
   args: string[] = [],
-  options: { wrapper?: string[] } = {},
+  options: Omit<StartOptions, "args" | "echo"> = {},
 ): Promise<RotorProcess> {
   const rotor = await start(
     { kubeconfig: controlPlane().kubeconfig, kubectl: kubectlOk },

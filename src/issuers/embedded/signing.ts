@@ -8,6 +8,10 @@
  *
  * An unusable Secret is reported (an error log line and a Warning event on the Secret, which
  * say what was wrong but never what it held) and replaced; it never stops Rotor from starting.
+ *
+ * A `readOnly` holder (the token server, src/component.ts) never writes: it signs with the keys
+ * the controller stored, picks up the controller's rotations on each re-read, and keeps signing
+ * with the keys it holds while the Secret is missing or damaged (the controller repairs it).
  */
 import { createPrivateKey, type KeyObject, randomUUID } from "node:crypto";
 import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
@@ -23,6 +27,7 @@ import {
   type KeyPolicy,
   type KeySet,
   MAX_RETIRED,
+  parseStored,
   planKeys,
   publishedKeys,
 } from "./keyset.ts";
@@ -52,6 +57,8 @@ export interface SigningKeyOptions {
   tokenLifetimeMs: number;
   /** How often the Secret is read again. Default: a minute, or a quarter of rotateAfterMs. */
   refreshMs?: number;
+  /** Only read the Secret (the token server): creating, repairing and rotating are the controller's. */
+  readOnly?: boolean;
   now?: () => Date;
 }
 
@@ -145,11 +152,16 @@ export class SigningKeys implements TokenSigner {
       backoff: { baseMs: 200, maxMs: 5000, jitter: "full" },
     });
     if (!settled)
-      throw new Error(`the signing-key Secret ${SIGNING_KEY_SECRET} kept changing while Rotor wrote it`);
+      throw new Error(
+        this.options.readOnly
+          ? `the signing-key Secret ${SIGNING_KEY_SECRET} holds no usable keys: the controller (--component=controller) creates it`
+          : `the signing-key Secret ${SIGNING_KEY_SECRET} kept changing while Rotor wrote it`,
+      );
   }
 
   private async attempt(): Promise<true | undefined> {
     const stored = await this.read();
+    if (this.options.readOnly) return this.follow(stored);
     const plan = planKeys(stored?.data, this.keys, this.now(), this.policy);
     if (plan.write) {
       try {
@@ -166,6 +178,24 @@ export class SigningKeys implements TokenSigner {
         );
     }
     this.use(plan.keys);
+    return true;
+  }
+
+  /** Read-only: the stored set as it is; never a key of its own making (no one else would have it). */
+  private follow(stored: V1Secret | undefined): true | undefined {
+    const parsed = parseStored(stored?.data);
+    const { current, next } = parsed;
+    if (!current?.since || !next || next.jwk.kid === current.jwk.kid) {
+      if (!this.keys) return undefined; // nothing to sign with yet: try again
+      this.options.log.warn(
+        { secret: `${this.namespace}/${SIGNING_KEY_SECRET}` },
+        "the signing-key Secret is missing or unusable; signing with the keys held until the controller repairs it",
+      );
+      return true;
+    }
+    if (this.keys && this.keys.current.jwk.kid !== current.jwk.kid)
+      this.options.log.info({ kid: current.jwk.kid }, "the controller rotated the token signing key");
+    this.use({ current, next, retired: parsed.retired.slice(0, MAX_RETIRED) });
     return true;
   }
 
