@@ -11,6 +11,7 @@ import { EmbeddedIssuer } from "./issuers/embedded/issuer.ts";
 import { ClientRegistry } from "./issuers/embedded/registry.ts";
 import { mountTokenEndpoint } from "./issuers/embedded/server.ts";
 import { loadSigningKey } from "./issuers/embedded/signing.ts";
+import { endpointCertificate } from "./issuers/embedded/tls.ts";
 import { OcsTenants } from "./issuers/ocs/tenants.ts";
 import { EventRecorder } from "./runtime/events.ts";
 import { HttpServer } from "./runtime/http.ts";
@@ -57,9 +58,21 @@ async function main() {
     reconcileTimeoutMs: flags.reconcileTimeoutMs,
     shutdownTimeoutMs: flags.shutdownTimeoutMs,
   });
-  const http = new HttpServer({ port: flags.port, registry, ready: () => manager.ready, log });
+  const probes = new HttpServer({ port: flags.metricsPort, registry, ready: () => manager.ready, log });
+  const metricsPort = await probes.listen();
+  const tls = await endpointCertificate(kc, namespace, {
+    insecureHttp: flags.tokenEndpointInsecureHttp,
+    certFile: flags.tlsCertFile,
+    keyFile: flags.tlsKeyFile,
+    caFile: flags.tlsCaFile,
+    issuerUrl: flags.issuerUrl,
+    identity: flags.identity,
+    refreshMs: flags.tlsRefreshMs,
+    log,
+  });
+  const http = new HttpServer({ port: flags.port, tls, log });
   const port = await http.listen();
-  const localUrl = `http://127.0.0.1:${port}`;
+  const localUrl = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
   const issuerUrl = flags.issuerUrl ?? localUrl;
 
   const clientRegistry = new ClientRegistry(kc, namespace, log, manager.fatal);
@@ -84,7 +97,7 @@ async function main() {
     log,
     events: new EventRecorder(kc, "rotor.dev/rotor", flags.identity, log),
     metrics: new CredentialMetrics(registry),
-    embedded: new EmbeddedIssuer({ registry: clientRegistry, publicUrl: issuerUrl, localUrl }),
+    embedded: new EmbeddedIssuer({ registry: clientRegistry, publicUrl: issuerUrl, localUrl, tls }),
     tenants: new OcsTenants(kc, {
       http: {
         timeoutMs: flags.issuerRequestTimeoutMs,
@@ -103,11 +116,13 @@ async function main() {
   });
 
   await manager.start();
-  log.info({ port, issuerUrl, namespace }, "Rotor is serving");
+  log.info({ port, metricsPort, localUrl, issuerUrl, namespace }, "Rotor is serving");
 
   const shutdown = async (signal: string) => {
     await manager.shutdown(signal);
     await http.close();
+    await probes.close();
+    tls?.stop();
     log.info("stopped");
     process.exit(0);
   };
