@@ -98,6 +98,7 @@ async function main() {
     events: new EventRecorder(kc, "rotor.dev/rotor", flags.identity, log),
     metrics: new CredentialMetrics(registry),
     embedded: new EmbeddedIssuer({ registry: clientRegistry, publicUrl: issuerUrl, localUrl, tls }),
+    onCaBundleChange: tls ? (listener) => tls.onChange(listener) : undefined,
     tenants: new OcsTenants(kc, {
       http: {
         timeoutMs: flags.issuerRequestTimeoutMs,

@@ -31,6 +31,8 @@ export interface ControllerDependencies {
   metrics: CredentialMetrics;
   embedded: Issuer & { tokenUrl: string };
   tenants: OcsTenants;
+  /** Calls back when the embedded issuer's CA bundle may have changed (TLS only). */
+  onCaBundleChange?: (listener: () => void) => void;
 }
 
 export function setUpControllers(manager: Manager, deps: ControllerDependencies): void {
@@ -92,6 +94,12 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
 
   // Who holds each client id follows the cache; a claim that comes or goes wakes the other
   // claimants of that client (one of them may hold it now).
+  // A new CA bundle goes into every target Secret now, not at each one's next reconcile. It
+  // changes rarely (a next CA published, a handover, a repair), so waking all of them is fine.
+  deps.onCaBundleChange?.(() => {
+    for (const cc of credentials.list()) credentialController.enqueue(objectKey(cc));
+  });
+
   credentials.onEvent((object, event) => {
     for (const key of holders.update(object, event === "delete")) credentialController.enqueue(key);
   });

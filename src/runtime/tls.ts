@@ -23,7 +23,7 @@ export interface ServingCertificate {
 
 export interface CertificateSource {
   current(): ServingCertificate;
-  /** Called with each new certificate once it has been checked. */
+  /** Called with each new certificate (or CA bundle) once it has been checked. */
   onChange(listener: (certificate: ServingCertificate) => void): void;
   /** The CA certificates (PEM) that clients should trust for this certificate, if known. */
   caBundle(): string | undefined;

@@ -114,11 +114,14 @@ export class SelfManagedCertificate implements CertificateSource {
     return true;
   }
 
+  /** Takes a state; listeners hear of a new serving certificate or a new CA bundle. */
   private use(state: AuthorityState): void {
-    const changed = this.state !== undefined && this.state.serving.cert !== state.serving.cert;
+    const before = this.state;
     this.state = state;
-    if (!changed) return;
+    if (!before || (before.serving.cert === state.serving.cert && caBundle(before) === caBundle(state)))
+      return;
     for (const listener of this.listeners) listener(state.serving);
+    if (before.serving.cert === state.serving.cert) return;
     const cert = new X509Certificate(state.serving.cert);
     this.options.log.info(
       { notAfter: cert.validTo, fingerprint: cert.fingerprint256 },

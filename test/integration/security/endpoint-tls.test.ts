@@ -161,6 +161,19 @@ describe("the token endpoint with Rotor's own CA", () => {
     expect(rotor.alive).toBe(true);
     expect(rotor.restarts).toBe(0);
   });
+
+  it("puts a new CA into the target Secret at once (deleting the CA Secret starts over)", async () => {
+    const core = kubeConfig().makeApiClient(CoreV1Api);
+    await core.deleteNamespacedSecret({ namespace: OPERATOR_NAMESPACE, name: TLS_SECRET });
+    // Well before --consumer-resync (1h): the change of the CA wakes every ClientCredential.
+    const renewed = await eventually("the new CA in the target Secret", async () => {
+      const bundle = decoded(await readSecret(ns.name, "svc"), "ca.crt");
+      return bundle && bundle !== caCert ? bundle : undefined;
+    });
+    expect(renewed).toContain((decoded(await tlsSecret(), "ca.crt") as string).trim());
+    await expect(tokenRequest(tokenUrl, caCert)).rejects.toThrow(/certificate/i);
+    expect((await tokenRequest(tokenUrl, renewed)).status).toBe(200);
+  });
 });
 
 describe("the token endpoint with certificate files", () => {
