@@ -5,8 +5,8 @@
  * - `token-server`: the embedded issuer's token endpoint, discovery and JWKS (plus probes and
  *   metrics). Every workload talks to it, so it holds the least: it reads the issuer's registry
  *   and signing keys in Rotor's namespace and writes nothing anywhere. It never leads.
- * - `controller`: reconciles (leader-elected); creates and rotates the signing keys and writes
- *   the registry; serves no tokens. It checks a new secret at the token server
+ * - `controller`: reconciles (leader-elected); creates and rotates the signing keys and the token
+ *   endpoint's CA, and writes the registry; serves no tokens. It checks a new secret at the token server
  *   (`--token-server-url`, default `--issuer-url`), so a target Secret switches only once the
  *   endpoint workloads use accepts the new secret.
  * - `all` (the default): both in one process, as before the split.
@@ -31,15 +31,18 @@ export interface ComponentRoles {
   servesTokens: boolean;
   /** Runs the controllers (and campaigns for the Lease). */
   reconciles: boolean;
-  /** Creates, repairs and rotates the signing-key Secret; otherwise only reads it. */
-  writesSigningKeys: boolean;
+  /**
+   * Creates, repairs and rotates the Secrets of keys in Rotor's namespace (the signing keys, the
+   * token endpoint's CA and certificate); otherwise only reads them.
+   */
+  writesKeys: boolean;
 }
 
 export function rolesOf(component: Component): ComponentRoles {
   return {
     servesTokens: component !== "controller",
     reconciles: component !== "token-server",
-    writesSigningKeys: component !== "token-server",
+    writesKeys: component !== "token-server",
   };
 }
 

@@ -1,10 +1,9 @@
 /**
- * Rotor: flags and construction only; the manager (runtime/manager.ts) runs it. Every replica
- * serves the health and metrics endpoints; which of the token endpoint and the controllers a
- * process runs is its --component (component.ts); only the elected leader reconciles
- * (controllers/setup.ts).
+ * Rotor: flags and construction only; the manager (runtime/manager.ts) runs it. Every process
+ * serves the health and metrics endpoints; which of the token endpoint and the controllers it
+ * runs is its --component (component.ts); only the elected leader reconciles (controllers/setup.ts).
  */
-import { Counter, collectDefaultMetrics, Registry } from "prom-client";
+import { collectDefaultMetrics, Registry } from "prom-client";
 import { rolesOf, verifyBaseUrl } from "./component.ts";
 import { CredentialMetrics } from "./controllers/clientcredential/metrics.ts";
 import { setUpControllers } from "./controllers/setup.ts";
@@ -13,7 +12,7 @@ import { EmbeddedIssuer } from "./issuers/embedded/issuer.ts";
 import { ClientRegistry } from "./issuers/embedded/registry.ts";
 import { mountTokenEndpoint } from "./issuers/embedded/server.ts";
 import { loadSigningKey } from "./issuers/embedded/signing.ts";
-import { OcsTenants } from "./issuers/ocs/tenants.ts";
+import { endpointCertificate } from "./issuers/embedded/tls.ts";
 import { EventRecorder } from "./runtime/events.ts";
 import { HttpServer } from "./runtime/http.ts";
 import { instrumentApiRequests, loadKubeConfig } from "./runtime/kube.ts";
@@ -28,30 +27,14 @@ installProcessHandlers(log);
 
 async function main() {
   const kc = loadKubeConfig(flags.kubeconfig);
-  const { namespace } = flags;
+  const { namespace, identity } = flags;
   const roles = rolesOf(flags.component);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   instrumentApiRequests(registry, log);
-  const ocsRequests = new Counter({
-    name: "rotor_issuer_requests_total",
-    help: "HTTP requests Rotor made to OCS issuers (every attempt), by issuer, method and outcome.",
-    labelNames: ["issuer", "method", "outcome"],
-    registers: [registry],
-  });
-  const tokenRequests = new Counter({
-    name: "rotor_issuer_token_requests_total",
-    help: "Requests to the embedded token endpoint, by outcome.",
-    labelNames: ["outcome"],
-    registers: [registry],
-  });
 
   const elector = flags.leaderElect
-    ? new LeaderElector({
-        store: kubernetesLease(kc, namespace, "rotor-leader"),
-        identity: flags.identity,
-        log,
-      })
+    ? new LeaderElector({ store: kubernetesLease(kc, namespace, "rotor-leader"), identity, log })
     : undefined;
   const manager = new Manager({
     log,
@@ -60,65 +43,69 @@ async function main() {
     reconcileTimeoutMs: flags.reconcileTimeoutMs,
     shutdownTimeoutMs: flags.shutdownTimeoutMs,
   });
-  const http = new HttpServer({ port: flags.port, registry, ready: () => manager.ready, log });
+  const probes = new HttpServer({ port: flags.metricsPort, registry, ready: () => manager.ready, log });
+  const metricsPort = await probes.listen();
+  const tls = await endpointCertificate(kc, namespace, {
+    insecureHttp: flags.tokenEndpointInsecureHttp,
+    certFile: flags.tlsCertFile,
+    keyFile: flags.tlsKeyFile,
+    caFile: flags.tlsCaFile,
+    issuerUrl: flags.issuerUrl,
+    identity,
+    refreshMs: flags.tlsRefreshMs,
+    readOnly: !roles.writesKeys,
+    log,
+  });
+  const http = new HttpServer({ port: flags.port, tls, log });
   const port = await http.listen();
-  const localUrl = `http://127.0.0.1:${port}`;
+  const localUrl = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
   const issuerUrl = flags.issuerUrl ?? localUrl;
 
   const clientRegistry = new ClientRegistry(kc, namespace, log, manager.fatal);
   manager.cache(clientRegistry);
-  const signingKey = await loadSigningKey(kc, namespace, {
+  const key = await loadSigningKey(kc, namespace, {
     log,
-    identity: flags.identity,
+    identity,
     rotateAfterMs: flags.signingKeyRotationMs,
     tokenLifetimeMs: flags.tokenLifetimeSeconds * 1000,
-    readOnly: !roles.writesSigningKeys,
+    readOnly: !roles.writesKeys,
   });
+  const { audience, tokenLifetimeSeconds } = flags;
   if (roles.servesTokens)
     mountTokenEndpoint(http, {
       issuerUrl,
-      audience: flags.audience,
-      tokenLifetimeSeconds: flags.tokenLifetimeSeconds,
+      audience,
+      tokenLifetimeSeconds,
       registry: clientRegistry,
-      key: signingKey,
+      key,
       log,
-      onToken: (outcome) => tokenRequests.inc({ outcome }),
+      metrics: registry,
     });
   if (roles.reconciles)
     setUpControllers(manager, {
       kc,
       flags,
       log,
-      events: new EventRecorder(kc, "rotor.dev/rotor", flags.identity, log),
+      registry,
+      events: new EventRecorder(kc, "rotor.dev/rotor", identity, log),
       metrics: new CredentialMetrics(registry),
       embedded: new EmbeddedIssuer({
         registry: clientRegistry,
         publicUrl: issuerUrl,
         localUrl: verifyBaseUrl(flags, localUrl),
+        tls,
       }),
-      tenants: new OcsTenants(kc, {
-        http: {
-          timeoutMs: flags.issuerRequestTimeoutMs,
-          callTimeoutMs: flags.issuerCallTimeoutMs,
-          maxAttempts: 5,
-          backoff: { baseMs: 250, maxMs: 8000 },
-          maxRetryAfterMs: 30_000,
-        },
-        throttle: { maxConcurrent: flags.issuerMaxConcurrent, perSecond: flags.issuerPerSecond },
-        urls: {
-          allowInsecure: flags.allowInsecureIssuerUrls,
-          allowForeignTokenEndpoint: flags.allowForeignTokenEndpoints,
-        },
-        onAttempt: (issuer, method, outcome) => ocsRequests.inc({ issuer, method, outcome }),
-      }),
+      onCaBundleChange: tls ? (listener) => tls.onChange(listener) : undefined,
     });
 
   await manager.start();
-  log.info({ port, issuerUrl, namespace, component: flags.component }, "Rotor is serving");
+  const { component } = flags;
+  log.info({ port, metricsPort, localUrl, issuerUrl, namespace, component }, "Rotor is serving");
 
   const shutdown = async (signal: string) => {
     await manager.shutdown(signal);
-    await http.close();
+    await Promise.all([http.close(), probes.close()]);
+    tls?.stop();
     log.info("stopped");
     process.exit(0);
   };

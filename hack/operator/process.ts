@@ -68,7 +68,10 @@ export async function operatorKubeconfig(cluster: Cluster, identity: Identity = 
 }
 
 export interface RotorProcess {
+  /** The token endpoint's listener (https unless Rotor runs with --token-endpoint-insecure-http). */
   readonly url: string;
+  /** The listener of /healthz, /readyz and /metrics (plain HTTP). */
+  readonly metricsUrl: string;
   /** Everything Rotor printed, over all its lives. */
   output(): string;
   kill(signal?: NodeJS.Signals): Promise<void>;
@@ -95,6 +98,8 @@ export async function startRotor(cluster: Cluster, options: StartOptions = {}): 
   let output = "";
   let child: ChildProcess | undefined;
   let port = options.port ?? 0;
+  let metricsPort = 0;
+  let scheme = "https";
   let restarts = 0;
 
   const launch = async () => {
@@ -107,6 +112,7 @@ export async function startRotor(cluster: Cluster, options: StartOptions = {}): 
         `--kubeconfig=${kubeconfig}`,
         `--namespace=${OPERATOR_NAMESPACE}`,
         `--port=${port}`,
+        `--metrics-port=${metricsPort}`,
         "--identity=rotor-local",
         ...(options.args ?? []),
       ],
@@ -129,7 +135,9 @@ export async function startRotor(cluster: Cluster, options: StartOptions = {}): 
         .split("\n")
         .find((l) => l.includes("Rotor is serving"));
       if (line) {
-        port = JSON.parse(line).port;
+        const serving = JSON.parse(line) as { port: number; metricsPort: number; localUrl: string };
+        ({ port, metricsPort } = serving);
+        scheme = new URL(serving.localUrl).protocol.replace(":", "");
         return;
       }
       if (Date.now() > deadline) throw new Error(`Rotor did not start within 60s:\n${output.slice(-3000)}`);
@@ -145,7 +153,10 @@ export async function startRotor(cluster: Cluster, options: StartOptions = {}): 
   await launch();
   return {
     get url() {
-      return `http://127.0.0.1:${port}`;
+      return `${scheme}://127.0.0.1:${port}`;
+    },
+    get metricsUrl() {
+      return `http://127.0.0.1:${metricsPort}`;
     },
     get restarts() {
       return restarts;

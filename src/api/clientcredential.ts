@@ -61,15 +61,25 @@ const keys = z
       description:
         "Key of the issuer's token endpoint URL, written when the issuer has one. Default token_url.",
     }),
+    caCert: secretKey("keys.caCert").default("ca.crt").meta({
+      description:
+        "Key of the CA bundle (PEM) that the token endpoint's certificate chains to, written in the target Secret when the issuer serves one (the embedded issuer over TLS). Default ca.crt.",
+    }),
   })
-  // A complete default (not `{}`), so that the API server can check it against the rule below.
-  .default({ clientId: "client_id", clientSecret: "client_secret", tokenUrl: "token_url" })
+  // A complete default (not `{}`), so that the API server can check it against the rules below.
+  .default({ clientId: "client_id", clientSecret: "client_secret", tokenUrl: "token_url", caCert: "ca.crt" })
   .meta({
     description: "Names of the data keys in the target and version Secrets.",
-    ...cel({
-      rule: "self.clientId != self.clientSecret && self.clientId != self.tokenUrl && self.clientSecret != self.tokenUrl",
-      message: "keys.clientId, keys.clientSecret and keys.tokenUrl must be different",
-    }),
+    ...cel(
+      {
+        rule: "self.clientId != self.clientSecret && self.clientId != self.tokenUrl && self.clientSecret != self.tokenUrl",
+        message: "keys.clientId, keys.clientSecret and keys.tokenUrl must be different",
+      },
+      {
+        rule: "!has(self.caCert) || (self.caCert != self.clientId && self.caCert != self.clientSecret && self.caCert != self.tokenUrl)",
+        message: "keys.caCert must differ from keys.clientId, keys.clientSecret and keys.tokenUrl",
+      },
+    ),
   });
 
 const rollout = z

@@ -2,12 +2,14 @@
  * The controllers Rotor runs, what each is built from, and which informer events wake which of
  * their keys. The manager (runtime/manager.ts) runs them while this replica leads.
  */
+
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { Counter, type Registry } from "prom-client";
 import { CLIENT_CREDENTIAL, GROUP, VERSION } from "../api/group.ts";
 import { LABEL_MANAGED_BY, MANAGED_BY } from "../api/metadata.ts";
 import type { Flags } from "../flags.ts";
 import type { Issuer } from "../issuers/issuer.ts";
-import type { OcsTenants } from "../issuers/ocs/tenants.ts";
+import { OcsTenants } from "../issuers/ocs/tenants.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import { makeClient } from "../runtime/kube.ts";
 import type { Logger } from "../runtime/log.ts";
@@ -31,11 +33,15 @@ export interface ControllerDependencies {
   events: EventRecorder;
   metrics: CredentialMetrics;
   embedded: Issuer & { tokenUrl: string };
-  tenants: OcsTenants;
+  /** Where the issuers' request counters go. */
+  registry: Registry;
+  /** Calls back when the embedded issuer's CA bundle may have changed (TLS only). */
+  onCaBundleChange?: (listener: () => void) => void;
 }
 
 export function setUpControllers(manager: Manager, deps: ControllerDependencies): void {
-  const { kc, flags, log, events, metrics, embedded, tenants } = deps;
+  const { kc, flags, log, events, metrics, embedded } = deps;
+  const tenants = ocsTenants(kc, flags, deps.registry);
   const now = () => new Date();
   const custom = makeClient(kc, CustomObjectsApi);
   const { plural } = CLIENT_CREDENTIAL;
@@ -100,6 +106,12 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
 
   // Who holds each client id follows the cache; a claim that comes or goes wakes the other
   // claimants of that client (one of them may hold it now).
+  // A new CA bundle goes into every target Secret now, not at each one's next reconcile. It
+  // changes rarely (a next CA published, a handover, a repair), so waking all of them is fine.
+  deps.onCaBundleChange?.(() => {
+    for (const cc of credentials.list()) credentialController.enqueue(objectKey(cc));
+  });
+
   credentials.onEvent((object, event) => {
     for (const key of holders.update(object, event === "delete")) credentialController.enqueue(key);
   });
@@ -122,5 +134,30 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
       },
     }),
     watches: issuerWatches(manager, kc),
+  });
+}
+
+/** One OCS connection (throttle, token cache) per issuer object, with Rotor's limits. */
+function ocsTenants(kc: KubeConfig, flags: Flags, registry: Registry): OcsTenants {
+  const requests = new Counter({
+    name: "rotor_issuer_requests_total",
+    help: "HTTP requests Rotor made to OCS issuers (every attempt), by issuer, method and outcome.",
+    labelNames: ["issuer", "method", "outcome"],
+    registers: [registry],
+  });
+  return new OcsTenants(kc, {
+    http: {
+      timeoutMs: flags.issuerRequestTimeoutMs,
+      callTimeoutMs: flags.issuerCallTimeoutMs,
+      maxAttempts: 5,
+      backoff: { baseMs: 250, maxMs: 8000 },
+      maxRetryAfterMs: 30_000,
+    },
+    throttle: { maxConcurrent: flags.issuerMaxConcurrent, perSecond: flags.issuerPerSecond },
+    urls: {
+      allowInsecure: flags.allowInsecureIssuerUrls,
+      allowForeignTokenEndpoint: flags.allowForeignTokenEndpoints,
+    },
+    onAttempt: (issuer, method, outcome) => requests.inc({ issuer, method, outcome }),
   });
 }

@@ -47,6 +47,8 @@ export class IssuerError extends Error {
 export interface Issuer {
   /** The token endpoint workloads use, written into the target Secret. */
   readonly tokenUrl: string | undefined;
+  /** The CA bundle (PEM) that workloads need to trust the token endpoint, where Rotor serves it. */
+  readonly caBundle?: string | undefined;
   /**
    * Whether a client named in spec.clientId that does not exist is created (the embedded
    * issuer, whose clients exist only through Rotor) or reported (OCS: a mistyped id must not

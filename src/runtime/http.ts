@@ -1,6 +1,7 @@
 /**
- * The operator's HTTP server: /healthz, /readyz, /metrics, plus routes mounted by others (the
- * embedded issuer's token endpoint). Every replica serves it, leader or not.
+ * The operator's HTTP servers: one serves /healthz, /readyz and /metrics (plain HTTP, for the
+ * kubelet and Prometheus), the other the routes mounted by others (the embedded issuer's token
+ * endpoint), over TLS when given a certificate source. Every replica serves both, leader or not.
  *
  * Anyone who reaches the port can send anything, so every path answers for itself: a request
  * target that is not a URL gets 400, a body over the limit 413, a failing handler 500. Nothing a
@@ -10,16 +11,22 @@
  * `headersTimeout` / `requestTimeout`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { Registry } from "prom-client";
 import { describeError, type Logger } from "./log.ts";
+import type { CertificateSource } from "./tls.ts";
 
 export type Route = (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<void> | void;
 
 export interface HttpServerOptions {
   port: number;
   host?: string;
-  registry: Registry;
-  ready: () => boolean;
+  /** Serves /metrics from it when given. */
+  registry?: Registry;
+  /** Serves /healthz and /readyz when given. */
+  ready?: () => boolean;
+  /** Serves HTTPS with its certificate, taking each new one without a restart; else plain HTTP. */
+  tls?: CertificateSource;
   log: Logger;
 }
 
@@ -30,28 +37,40 @@ export class HttpServer {
 
   constructor(options: HttpServerOptions) {
     this.options = options;
-    this.route("/healthz", (_req, res) => text(res, 200, "ok"));
-    this.route("/readyz", (_req, res) =>
-      options.ready() ? text(res, 200, "ok") : text(res, 503, "not ready"),
-    );
-    this.route("/metrics", async (_req, res) => {
-      const body = await options.registry.metrics();
-      res.writeHead(200, { "content-type": options.registry.contentType });
-      res.end(body);
-    });
-    this.server = createServer(
-      {
-        keepAliveTimeout: 5000,
-        headersTimeout: 10_000,
-        requestTimeout: 15_000,
-        // How often Node looks for requests past those timeouts (default 30 s, which would let a
-        // slow client hold a connection for up to 40 s).
-        connectionsCheckingInterval: 2000,
-      },
-      (request, response) => {
-        this.handle(request, response).catch((error: unknown) => this.failed(response, undefined, error));
-      },
-    );
+    const { ready, registry, tls } = options;
+    if (ready) {
+      this.route("/healthz", (_req, res) => text(res, 200, "ok"));
+      this.route("/readyz", (_req, res) => (ready() ? text(res, 200, "ok") : text(res, 503, "not ready")));
+    }
+    if (registry)
+      this.route("/metrics", async (_req, res) => {
+        const body = await registry.metrics();
+        res.writeHead(200, { "content-type": registry.contentType });
+        res.end(body);
+      });
+    const limits = {
+      keepAliveTimeout: 5000,
+      headersTimeout: 10_000,
+      requestTimeout: 15_000,
+      // How often Node looks for requests past those timeouts (default 30 s, which would let a
+      // slow client hold a connection for up to 40 s).
+      connectionsCheckingInterval: 2000,
+    };
+    const listener = (request: IncomingMessage, response: ServerResponse) => {
+      this.handle(request, response).catch((error: unknown) => this.failed(response, undefined, error));
+    };
+    if (tls) {
+      const server = createTlsServer(
+        // A handshake that dawdles is cut off too (Node's default waits 120 s).
+        { ...limits, ...tls.current(), minVersion: "TLSv1.2", handshakeTimeout: 10_000 },
+        listener,
+      );
+      // A new certificate (renewed, or files swapped) is used for new connections at once.
+      tls.onChange((certificate) => server.setSecureContext({ ...certificate, minVersion: "TLSv1.2" }));
+      this.server = server;
+    } else {
+      this.server = createServer(limits, listener);
+    }
     // After listen() an error on the server (e.g. out of descriptors on accept) must not throw.
     this.server.on("error", (error) =>
       options.log.error({ error: describeError(error) }, "HTTP server error"),

@@ -360,7 +360,7 @@ describe("an OCS issuer Rotor cannot use", () => {
         return ready?.reason === "IssuerError" && ready.message.includes(reason) ? true : undefined;
       });
     }
-    expect((await fetch(`${rotor.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${rotor.metricsUrl}/healthz`)).status).toBe(200);
 
     // The administrator's Secret is fixed: the issuer recovers on its next check, and so does
     // the ClientCredential that waited for it.

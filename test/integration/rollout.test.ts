@@ -42,7 +42,7 @@ afterAll(async () => {
 
 /** Rotor's own count of its Kubernetes API requests, from /metrics. */
 async function apiRequests(): Promise<number> {
-  const text = await (await fetch(`${rotor.url}/metrics`)).text();
+  const text = await (await fetch(`${rotor.metricsUrl}/metrics`)).text();
   return text
     .split("\n")
     .filter((line) => line.startsWith("rotor_kube_api_requests_total{"))

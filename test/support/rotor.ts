@@ -1,4 +1,8 @@
-/** Rotor as its own process, against the test cluster, with debug logs kept for inspection. */
+/**
+ * Rotor as its own process, against the test cluster, with debug logs kept for inspection. Its
+ * token endpoint serves plain HTTP (`--token-endpoint-insecure-http`) unless `tls` is set: the
+ * tests of TLS itself (security/endpoint-tls.test.ts) run the real path.
+ */
 import { type RotorProcess, type StartOptions, startRotor as start } from "../../hack/operator/process.ts";
 import { controlPlane, kubectlOk } from "./cluster.ts";
 
@@ -9,11 +13,12 @@ export const running = new Set<RotorProcess>();
 
 export async function startRotor(
   args: string[] = [],
-  options: Omit<StartOptions, "args" | "echo"> = {},
+  options: Omit<StartOptions, "args" | "echo"> & { tls?: boolean } = {},
 ): Promise<RotorProcess> {
+  const { tls, ...rest } = options;
   const rotor = await start(
     { kubeconfig: controlPlane().kubeconfig, kubectl: kubectlOk },
-    { args: ["--log-level=debug", ...args], ...options },
+    { args: ["--log-level=debug", ...(tls ? [] : ["--token-endpoint-insecure-http"]), ...args], ...rest },
   );
   running.add(rotor);
   const stop = rotor.stop.bind(rotor);

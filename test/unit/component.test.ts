@@ -9,9 +9,9 @@ const parse = (values: Record<string, string | boolean | undefined>) =>
 
 describe("--component and --watch-namespaces", () => {
   it.each([
-    ["all", { servesTokens: true, reconciles: true, writesSigningKeys: true }],
-    ["controller", { servesTokens: false, reconciles: true, writesSigningKeys: true }],
-    ["token-server", { servesTokens: true, reconciles: false, writesSigningKeys: false }],
+    ["all", { servesTokens: true, reconciles: true, writesKeys: true }],
+    ["controller", { servesTokens: false, reconciles: true, writesKeys: true }],
+    ["token-server", { servesTokens: true, reconciles: false, writesKeys: false }],
   ] as const)("%s does what its name says", (component, roles) => {
     expect(rolesOf(component)).toEqual(roles);
   });

@@ -66,7 +66,13 @@ export type TargetState =
     };
 
 export type IssuerAccess =
-  | { ok: true; tokenUrl: string | undefined; maxDescriptionLength: number; createsNamedClients: boolean }
+  | {
+      ok: true;
+      tokenUrl: string | undefined;
+      caBundle?: string | undefined;
+      maxDescriptionLength: number;
+      createsNamedClients: boolean;
+    }
   | { ok: false; reason: "IssuerError" | "IssuerNotAllowed"; message: string };
 
 export interface Snapshot {

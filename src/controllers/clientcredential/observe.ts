@@ -190,6 +190,7 @@ export class Observer {
         ? {
             ok: true,
             tokenUrl: resolved.issuer.tokenUrl,
+            caBundle: resolved.issuer.caBundle,
             maxDescriptionLength: resolved.issuer.maxDescriptionLength,
             createsNamedClients: resolved.issuer.createsNamedClients,
           }
@@ -205,6 +206,7 @@ export class Observer {
         versionSecrets,
         clientId,
         resolved.ok ? resolved.issuer.tokenUrl : undefined,
+        resolved.ok ? resolved.issuer.caBundle : undefined,
       ),
       versions,
       foreignVersions,

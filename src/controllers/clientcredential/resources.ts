@@ -150,6 +150,8 @@ export interface SecretContent {
   secretId: string;
   notAfter: string;
   tokenUrl: string | undefined;
+  /** The CA bundle of the token endpoint, where the issuer has one: only in the target Secret. */
+  caBundle?: string | undefined;
 }
 
 function dataFor(spec: ClientCredentialSpec, content: SecretContent): Record<string, string> {
@@ -157,6 +159,7 @@ function dataFor(spec: ClientCredentialSpec, content: SecretContent): Record<str
     [spec.keys.clientId]: b64(content.clientId),
     [spec.keys.clientSecret]: b64(content.value),
     ...(content.tokenUrl ? { [spec.keys.tokenUrl]: b64(content.tokenUrl) } : {}),
+    ...(content.caBundle ? { [spec.keys.caCert]: b64(content.caBundle) } : {}),
   };
 }
 
@@ -220,7 +223,8 @@ export function desiredVersion(
     },
     type: "Opaque",
     immutable: true,
-    data: dataFor(spec, content),
+    // Without the CA bundle: it changes when the CA rotates, and this Secret cannot.
+    data: dataFor(spec, { ...content, caBundle: undefined }),
   };
 }
 

@@ -20,6 +20,7 @@ export function targetState(
   versionSecrets: Map<string, V1Secret>,
   clientId: string | undefined,
   tokenUrl: string | undefined,
+  caBundle?: string,
 ): TargetState {
   if (!target) return { state: "missing" };
   if (!isControlledBy(target, owner.uid)) return { state: "foreign" };
@@ -34,6 +35,13 @@ export function targetState(
   const value = version ? versionValue(version, spec.keys.clientSecret) : undefined;
   const notAfter = version?.metadata?.annotations?.[ANN_NOT_AFTER];
   if (!secretId || !clientId || value === undefined || !notAfter) return { ...owned, inSync: false };
-  const desired = desiredTarget(owner, spec, secretName, { clientId, value, secretId, notAfter, tokenUrl });
+  const desired = desiredTarget(owner, spec, secretName, {
+    clientId,
+    value,
+    secretId,
+    notAfter,
+    tokenUrl,
+    caBundle,
+  });
   return { ...owned, inSync: targetInSync(target, desired) };
 }

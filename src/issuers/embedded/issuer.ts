@@ -3,6 +3,11 @@
  * (GUID clients, at most 10 secrets each, a description and an expiration on every secret,
  * values that exist only in the response that creates them).
  */
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { isIP } from "node:net";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
+import type { CertificateSource } from "../../runtime/tls.ts";
 import {
   type ClientRequest,
   type Issuer,
@@ -20,6 +25,8 @@ export interface EmbeddedIssuerOptions {
   publicUrl: string;
   /** The token endpoint as this process reaches it, for verification. */
   localUrl: string;
+  /** The token endpoint's certificate (undefined: plain HTTP): its CA goes into target Secrets. */
+  tls?: Pick<CertificateSource, "caBundle">;
   now?: () => Date;
 }
 
@@ -30,13 +37,23 @@ export class EmbeddedIssuer implements Issuer {
   readonly recordsClaims = true;
   private readonly registry: ClientRegistry;
   private readonly verifyUrl: string;
+  /** The public host, which the certificate must name for the verification to pass. */
+  private readonly publicHost: string;
+  private readonly tls: Pick<CertificateSource, "caBundle"> | undefined;
   private readonly now: () => Date;
 
   constructor(options: EmbeddedIssuerOptions) {
     this.registry = options.registry;
     this.tokenUrl = `${options.publicUrl.replace(/\/$/, "")}${TOKEN_PATH}`;
     this.verifyUrl = `${options.localUrl.replace(/\/$/, "")}${TOKEN_PATH}`;
+    this.publicHost = new URL(options.publicUrl).hostname.replace(/^\[(.*)\]$/, "$1");
+    this.tls = options.tls;
     this.now = options.now ?? (() => new Date());
+  }
+
+  /** The CA bundle workloads need to trust the token endpoint (`ca.crt` in target Secrets). */
+  get caBundle(): string | undefined {
+    return this.tls?.caBundle();
   }
 
   createClient(request: ClientRequest): Promise<MintedSecret> {
@@ -97,27 +114,73 @@ export class EmbeddedIssuer implements Issuer {
     }
   }
 
+  /**
+   * Over this replica's own listener (loopback), yet as a workload would connect: over TLS with
+   * the CA bundle that target Secrets carry, checking that the certificate names the public host.
+   */
   async verify(clientId: string, secret: string): Promise<VerifyResult> {
+    const body = new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: clientId,
+      client_secret: secret,
+    }).toString();
     try {
-      const response = await fetch(this.verifyUrl, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({
-          grant_type: "client_credentials",
-          client_id: clientId,
-          client_secret: secret,
-        }),
-        signal: AbortSignal.timeout(5000),
-      });
-      if (response.ok) return { ok: true };
-      const body = (await response.json().catch(() => ({}))) as { error?: string };
+      const response = await this.post(body);
+      if (response.status === 200) return { ok: true };
+      const answer = (() => {
+        try {
+          return JSON.parse(response.body) as { error?: string };
+        } catch {
+          return {};
+        }
+      })();
       return {
         ok: false,
         permanent: response.status === 401 || response.status === 400,
-        reason: `token endpoint answered ${response.status} ${body.error ?? ""}`.trim(),
+        reason: `token endpoint answered ${response.status} ${answer.error ?? ""}`.trim(),
       };
     } catch (error) {
-      return { ok: false, permanent: false, reason: `token endpoint unreachable: ${(error as Error).name}` };
+      const code = (error as { code?: string }).code;
+      return {
+        ok: false,
+        permanent: false,
+        reason: `token endpoint unreachable: ${code ?? (error as Error).name}`,
+      };
     }
+  }
+
+  private post(body: string): Promise<{ status: number; body: string }> {
+    const url = new URL(this.verifyUrl);
+    const secure = url.protocol === "https:";
+    const send = secure ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = send(
+        url,
+        {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          signal: AbortSignal.timeout(5000),
+          ...(secure
+            ? {
+                ca: this.tls?.caBundle(),
+                // The certificate must name the public host (sent as SNI unless it is an address).
+                servername: isIP(this.publicHost) ? undefined : this.publicHost,
+                checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+                  checkServerIdentity(this.publicHost, cert),
+              }
+            : {}),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("end", () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+          );
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
   }
 }

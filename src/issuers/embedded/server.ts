@@ -8,7 +8,9 @@
  * carries one, and resource servers that check scopes refuse these tokens rather than trust a
  * scope the caller chose.
  */
+
 import type { IncomingMessage } from "node:http";
+import { Counter, type Registry } from "prom-client";
 import { type HttpServer, json, readBody } from "../../runtime/http.ts";
 import type { Logger } from "../../runtime/log.ts";
 import { FailureLimiter, type FailureLimits, sourceAddress } from "./ratelimit.ts";
@@ -29,7 +31,8 @@ export interface TokenEndpointOptions {
   key: TokenSigner;
   log: Logger;
   limits?: Partial<FailureLimits>;
-  onToken?: (outcome: "issued" | "invalid_client" | "invalid_request" | "rate_limited") => void;
+  /** Where `rotor_issuer_token_requests_total` (by outcome) is registered. */
+  metrics?: Registry;
   now?: () => Date;
 }
 
@@ -51,6 +54,16 @@ export function audienceProblem(audience: string): string | undefined {
 }
 
 export function mountTokenEndpoint(server: HttpServer, options: TokenEndpointOptions): void {
+  const requests = options.metrics
+    ? new Counter({
+        name: "rotor_issuer_token_requests_total",
+        help: "Requests to the embedded token endpoint, by outcome.",
+        labelNames: ["outcome"],
+        registers: [options.metrics],
+      })
+    : undefined;
+  const count = (outcome: "issued" | "invalid_client" | "invalid_request" | "rate_limited") =>
+    requests?.inc({ outcome });
   const audienceError = audienceProblem(options.audience);
   if (audienceError) throw new Error(`--audience ${audienceError}: ${JSON.stringify(options.audience)}`);
   const limiter = new FailureLimiter(options.limits);
@@ -91,18 +104,18 @@ export function mountTokenEndpoint(server: HttpServer, options: TokenEndpointOpt
     const form = new URLSearchParams(await readBody(req));
     const grant = form.get("grant_type");
     if (!grant) {
-      options.onToken?.("invalid_request");
+      count("invalid_request");
       reply(400, "invalid_request", "grant_type is required");
       return;
     }
     if (grant !== "client_credentials") {
-      options.onToken?.("invalid_request");
+      count("invalid_request");
       reply(400, "unsupported_grant_type", "only the client_credentials grant is supported");
       return;
     }
     const credentials = readCredentials(req, form);
     if ("error" in credentials) {
-      options.onToken?.("invalid_request");
+      count("invalid_request");
       reply(credentials.status, credentials.error, credentials.description, credentials.headers);
       return;
     }
@@ -111,7 +124,7 @@ export function mountTokenEndpoint(server: HttpServer, options: TokenEndpointOpt
     // Failures are counted for clients that exist only: random ids cannot fill the limiter.
     const admission = record ? limiter.admit(record.clientId, address) : { refused: false as const };
     if (admission.refused) {
-      options.onToken?.("rate_limited");
+      count("rate_limited");
       reply(
         429,
         "temporarily_unavailable",
@@ -138,7 +151,7 @@ export function mountTokenEndpoint(server: HttpServer, options: TokenEndpointOpt
             "too many failed authentications from one address: it waits for the window to end",
           );
       }
-      options.onToken?.("invalid_client");
+      count("invalid_client");
       // The same answer for an unknown client, a wrong, revoked or expired secret.
       reply(401, "invalid_client", "client authentication failed", {
         "www-authenticate": `Basic realm="rotor", error="invalid_client"`,
@@ -155,7 +168,7 @@ export function mountTokenEndpoint(server: HttpServer, options: TokenEndpointOpt
       options.audience,
       record.clientId,
     );
-    options.onToken?.("issued");
+    count("issued");
     json(res, 200, { access_token: token, token_type: "Bearer", expires_in: lifetime });
   });
 }

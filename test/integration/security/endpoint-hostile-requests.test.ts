@@ -24,7 +24,7 @@ afterAll(async () => {
   await rotor?.stop();
 });
 
-const healthy = async () => (await fetch(`${rotor.url}/healthz`)).status === 200;
+const healthy = async () => (await fetch(`${rotor.metricsUrl}/healthz`)).status === 200;
 
 describe("hostile requests to Rotor's port", () => {
   it.each([

@@ -57,7 +57,7 @@ async function metricSum(
   name: string,
   filter: (labels: string) => boolean = () => true,
 ): Promise<number> {
-  const text = await (await fetch(`${rotor.url}/metrics`)).text();
+  const text = await (await fetch(`${rotor.metricsUrl}/metrics`)).text();
   let sum = 0;
   for (const line of text.split("\n")) {
     const match = line.match(/^(\w+)(\{[^}]*\})? (\S+)$/);
@@ -185,8 +185,8 @@ describe("leader failover", () => {
       "jsonpath={.spec.holderIdentity}",
     ]);
     expect(holder).toBe("rotor-b");
-    expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
-    expect((await fetch(`${a.url}/readyz`)).status).toBe(200);
+    expect((await fetch(`${a.metricsUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${a.metricsUrl}/readyz`)).status).toBe(200);
     // (A client that has not rotated since the freeze: the old leader's own last writes shadow
     // newer registry records for a while, see the report on ClientRegistry.)
     await eventually("a token from the old leader's endpoint", async () => {

@@ -29,7 +29,7 @@ const pagesClients: string[] = [];
 let baselineRss = 0;
 
 async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`${rotor.url}/metrics`)).text();
+  const text = await (await fetch(`${rotor.metricsUrl}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith(`${name} `));
   return Number(line?.split(" ")[1]);
 }
@@ -126,7 +126,7 @@ describe("a CredentialIssuer whose URL is a hostile server", () => {
   });
 
   it("stays healthy and small throughout", async () => {
-    expect((await fetch(`${rotor.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${rotor.metricsUrl}/healthz`)).status).toBe(200);
     expect(rotor.restarts).toBe(0);
     const rss = await metric("process_resident_memory_bytes");
     console.info(

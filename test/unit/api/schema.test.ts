@@ -10,7 +10,7 @@ describe("ClientCredential spec", () => {
   it("fills in the contract's defaults", () => {
     expect(clientCredentialSpec.parse({ description: "x" })).toEqual({
       description: "x",
-      keys: { clientId: "client_id", clientSecret: "client_secret", tokenUrl: "token_url" },
+      keys: { clientId: "client_id", clientSecret: "client_secret", tokenUrl: "token_url", caCert: "ca.crt" },
       validity: "2160h",
       maxSecrets: 10,
       rollout: { strategy: "Restart", timeout: "1h" },

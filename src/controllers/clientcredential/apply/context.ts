@@ -60,5 +60,6 @@ export function contentOf(ctx: ApplyContext, secret: V1Secret | undefined, what:
     secretId: annotations[SECRET_ID] as string,
     notAfter: annotations[ANN_NOT_AFTER] as string,
     tokenUrl: issuerOf(ctx).tokenUrl,
+    caBundle: issuerOf(ctx).caBundle,
   };
 }

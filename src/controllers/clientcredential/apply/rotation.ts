@@ -43,6 +43,7 @@ export async function install(
     secretId: minted.id,
     notAfter: minted.expiration,
     tokenUrl: issuerOf(ctx).tokenUrl,
+    caBundle: issuerOf(ctx).caBundle,
   };
   const version = desiredVersion(ownerOf(ctx), snapshot.cc.spec, snapshot.secretName, content, {
     createdAt: isoSeconds(ctx.now),
