@@ -12,6 +12,7 @@
  *   stays ready; one in an opted-in namespace becomes Ready, and a namespace serves as soon as
  *   its RoleBinding appears.
  */
+import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
@@ -58,6 +59,61 @@ function canI(serviceAccount: string, args: string[]): string {
   return result.stdout.trim();
 }
 
+describe("the split components over TLS, as deployed (deploy/operator.yaml)", () => {
+  it("the controller keeps the CA, the token server serves with it read-only, a workload trusts ca.crt", {
+    timeout: 120_000,
+  }, async () => {
+    const ns = await testNamespace("split-tls");
+    const port = await freePort();
+    const tokenUrl = `https://127.0.0.1:${port}`;
+    const controller = await startRotor(["--component=controller", `--issuer-url=${tokenUrl}`], {
+      tls: true,
+    });
+    const tokenServer = await startRotor(["--component=token-server", `--issuer-url=${tokenUrl}`], {
+      serviceAccount: "rotor-token-server",
+      port,
+      tls: true,
+    });
+    try {
+      // Ready means the controller verified the new secret at the token server, over TLS.
+      await createClientCredential(ns.name, "svc", {});
+      const cc = await waitForReady(ns.name, "svc");
+      const target = await readSecret(ns.name, "svc");
+      expect(decoded(target, "token_url")).toBe(`${tokenUrl}/oauth2/token`);
+      const ca = decoded(target, "ca.crt") as string;
+      expect(ca).toContain("BEGIN CERTIFICATE");
+      const form = new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: cc.status?.clientId as string,
+        client_secret: decoded(target, "client_secret") as string,
+      }).toString();
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpsRequest(
+          `${tokenUrl}/oauth2/token`,
+          {
+            method: "POST",
+            ca,
+            agent: false,
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on("error", reject);
+        req.end(form);
+      });
+      expect(status).toBe(200);
+      expect(tokenServer.output()).not.toMatch(/forbidden/i);
+    } finally {
+      await ns.remove();
+      await tokenServer.stop();
+      await controller.stop();
+    }
+  });
+});
+
 describe("the token server apart from the controller (deploy/rbac.yaml)", () => {
   let ns: Namespace;
   let controller: RotorProcess;
@@ -92,7 +148,7 @@ describe("the token server apart from the controller (deploy/rbac.yaml)", () => 
     const target = await readSecret(ns.name, "svc");
     expect(decoded(target, "token_url")).toBe(`${tokenUrl}/oauth2/token`);
     // The controller checked the new secret at the token server before switching to it.
-    const metrics = await (await fetch(`${tokenServer.url}/metrics`)).text();
+    const metrics = await (await fetch(`${tokenServer.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/rotor_issuer_token_requests_total\{outcome="issued"\} [1-9]/);
 
     const clientId = cc.status?.clientId as string;
@@ -111,7 +167,7 @@ describe("the token server apart from the controller (deploy/rbac.yaml)", () => 
 
     // The controller serves probes and metrics, no tokens.
     expect((await fetch(`${controller.url}/oauth2/token`, { method: "POST" })).status).toBe(404);
-    expect((await fetch(`${controller.url}/readyz`)).status).toBe(200);
+    expect((await fetch(`${controller.metricsUrl}/readyz`)).status).toBe(200);
   });
 
   it("gives the token server's identity read access to Rotor's namespace only, and no Secret writes", () => {
@@ -237,7 +293,7 @@ describe("the namespace-scoped install (deploy/namespaced/rbac.yaml)", () => {
     expect(await readSecret(other.name, "svc")).toBeUndefined();
 
     expect(rotor.alive).toBe(true);
-    expect((await fetch(`${rotor.url}/readyz`)).status).toBe(200);
+    expect((await fetch(`${rotor.metricsUrl}/readyz`)).status).toBe(200);
     // The only refusals: the watch of the listed namespace without its RoleBinding.
     const refused = rotor
       .output()
@@ -255,6 +311,6 @@ describe("the namespace-scoped install (deploy/namespaced/rbac.yaml)", () => {
       90_000,
       1000,
     );
-    expect((await fetch(`${rotor.url}/readyz`)).status).toBe(200);
+    expect((await fetch(`${rotor.metricsUrl}/readyz`)).status).toBe(200);
   });
 });
