@@ -18,8 +18,9 @@ import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-no
 import { type JWK, SignJWT } from "jose";
 import { retryUntil } from "../../runtime/backoff.ts";
 import { EventRecorder } from "../../runtime/events.ts";
-import { isConflict, isNotFound, isStatus, makeClient } from "../../runtime/kube.ts";
+import { isConflict, makeClient } from "../../runtime/kube.ts";
 import { describeError, type Logger } from "../../runtime/log.ts";
+import { KeptSecret } from "./kept-secret.ts";
 import {
   ALG,
   encodeKeys,
@@ -63,7 +64,7 @@ export interface SigningKeyOptions {
 }
 
 export class SigningKeys implements TokenSigner {
-  private readonly core: CoreV1Api;
+  private readonly secret: KeptSecret;
   private readonly namespace: string;
   private readonly options: SigningKeyOptions;
   private readonly policy: KeyPolicy;
@@ -76,7 +77,7 @@ export class SigningKeys implements TokenSigner {
   constructor(kc: KubeConfig, namespace: string, options: SigningKeyOptions) {
     if (options.rotateAfterMs !== 0 && options.rotateAfterMs < MIN_ROTATION_MS)
       throw new Error("--signing-key-rotation must be 0s (never) or at least 10s");
-    this.core = makeClient(kc, CoreV1Api);
+    this.secret = new KeptSecret(makeClient(kc, CoreV1Api), namespace, SIGNING_KEY_SECRET);
     this.namespace = namespace;
     this.options = options;
     this.policy = {
@@ -160,12 +161,12 @@ export class SigningKeys implements TokenSigner {
   }
 
   private async attempt(): Promise<true | undefined> {
-    const stored = await this.read();
+    const stored = await this.secret.read();
     if (this.options.readOnly) return this.follow(stored);
     const plan = planKeys(stored?.data, this.keys, this.now(), this.policy);
     if (plan.write) {
       try {
-        await this.write(stored, encodeKeys(plan.keys));
+        await this.secret.write(stored, encodeKeys(plan.keys));
       } catch (error) {
         if (isConflict(error)) return undefined; // another replica wrote first: use theirs
         throw error;
@@ -203,48 +204,6 @@ export class SigningKeys implements TokenSigner {
     if (this.keys?.current.jwk.kid !== keys.current.jwk.kid || !this.signingKey)
       this.signingKey = createPrivateKey({ key: keys.current.jwk as never, format: "jwk" });
     this.keys = keys;
-  }
-
-  private async read(): Promise<V1Secret | undefined> {
-    try {
-      return await this.core.readNamespacedSecret({ name: SIGNING_KEY_SECRET, namespace: this.namespace });
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  }
-
-  private async write(stored: V1Secret | undefined, data: Record<string, string>): Promise<void> {
-    if (!stored) {
-      await this.core.createNamespacedSecret({
-        namespace: this.namespace,
-        body: {
-          metadata: { name: SIGNING_KEY_SECRET, labels: { "app.kubernetes.io/managed-by": "rotor" } },
-          data,
-        },
-      });
-      return;
-    }
-    try {
-      // resourceVersion makes this a compare-and-swap: a concurrent writer gets 409.
-      await this.core.replaceNamespacedSecret({
-        name: SIGNING_KEY_SECRET,
-        namespace: this.namespace,
-        body: { ...stored, data, stringData: undefined },
-      });
-    } catch (error) {
-      // A Secret that cannot hold the keys (immutable, or a type that demands other keys) is
-      // deleted (only that exact version: a concurrent writer gets 409) and made anew.
-      if (!isStatus(error, 422)) throw error;
-      await this.core.deleteNamespacedSecret({
-        name: SIGNING_KEY_SECRET,
-        namespace: this.namespace,
-        body: {
-          preconditions: { uid: stored.metadata?.uid, resourceVersion: stored.metadata?.resourceVersion },
-        },
-      });
-      await this.write(undefined, data);
-    }
   }
 
   private report(stored: V1Secret | undefined, plan: KeyPlan): void {

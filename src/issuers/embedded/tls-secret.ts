@@ -14,7 +14,7 @@ import { X509Certificate } from "node:crypto";
 import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import { retryUntil } from "../../runtime/backoff.ts";
 import { EventRecorder } from "../../runtime/events.ts";
-import { isConflict, isNotFound, isStatus, makeClient } from "../../runtime/kube.ts";
+import { isConflict, makeClient } from "../../runtime/kube.ts";
 import { describeError, type Logger } from "../../runtime/log.ts";
 import type { CertificateSource, ServingCertificate } from "../../runtime/tls.ts";
 import {
@@ -26,6 +26,7 @@ import {
   parseAuthority,
   planAuthority,
 } from "./authority.ts";
+import { KeptSecret } from "./kept-secret.ts";
 
 export const TLS_SECRET = "rotor-embedded-tls";
 
@@ -45,7 +46,7 @@ export interface SelfManagedOptions {
 }
 
 export class SelfManagedCertificate implements CertificateSource {
-  private readonly core: CoreV1Api;
+  private readonly secret: KeptSecret;
   private readonly namespace: string;
   private readonly options: SelfManagedOptions;
   private readonly events: EventRecorder;
@@ -55,7 +56,7 @@ export class SelfManagedCertificate implements CertificateSource {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(kc: KubeConfig, namespace: string, options: SelfManagedOptions) {
-    this.core = makeClient(kc, CoreV1Api);
+    this.secret = new KeptSecret(makeClient(kc, CoreV1Api), namespace, TLS_SECRET);
     this.namespace = namespace;
     this.options = options;
     this.events = new EventRecorder(kc, "rotor.dev/rotor", options.identity, options.log);
@@ -108,12 +109,12 @@ export class SelfManagedCertificate implements CertificateSource {
   }
 
   private async attempt(): Promise<true | undefined> {
-    const stored = await this.read();
+    const stored = await this.secret.read();
     if (this.options.readOnly) return this.follow(stored?.data);
     const plan = await planAuthority(stored?.data, this.state, this.now(), this.options.policy);
     if (plan.write) {
       try {
-        await this.write(stored, encodeAuthority(plan.state));
+        await this.secret.write(stored, encodeAuthority(plan.state));
       } catch (error) {
         if (isConflict(error)) return undefined; // another replica wrote first: use theirs
         throw error;
@@ -154,45 +155,6 @@ export class SelfManagedCertificate implements CertificateSource {
       { notAfter: cert.validTo, fingerprint: cert.fingerprint256 },
       "serving the token endpoint with a new certificate",
     );
-  }
-
-  private async read(): Promise<V1Secret | undefined> {
-    try {
-      return await this.core.readNamespacedSecret({ name: TLS_SECRET, namespace: this.namespace });
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  }
-
-  private async write(stored: V1Secret | undefined, data: Record<string, string>): Promise<void> {
-    if (!stored) {
-      await this.core.createNamespacedSecret({
-        namespace: this.namespace,
-        body: { metadata: { name: TLS_SECRET, labels: { "app.kubernetes.io/managed-by": "rotor" } }, data },
-      });
-      return;
-    }
-    try {
-      // resourceVersion makes this a compare-and-swap: a concurrent writer gets 409.
-      await this.core.replaceNamespacedSecret({
-        name: TLS_SECRET,
-        namespace: this.namespace,
-        body: { ...stored, data, stringData: undefined },
-      });
-    } catch (error) {
-      // A Secret that cannot hold the data (immutable, or a type that demands other keys) is
-      // deleted (only that exact version: a concurrent writer gets 409) and made anew.
-      if (!isStatus(error, 422)) throw error;
-      await this.core.deleteNamespacedSecret({
-        name: TLS_SECRET,
-        namespace: this.namespace,
-        body: {
-          preconditions: { uid: stored.metadata?.uid, resourceVersion: stored.metadata?.resourceVersion },
-        },
-      });
-      await this.write(undefined, data);
-    }
   }
 
   private report(stored: V1Secret | undefined, plan: AuthorityPlan): void {
