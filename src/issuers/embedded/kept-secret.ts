@@ -4,7 +4,7 @@
  */
 import type { CoreV1Api, V1Secret } from "@kubernetes/client-node";
 import { LABEL_MANAGED_BY, MANAGED_BY } from "../../api/metadata.ts";
-import { isNotFound, isStatus } from "../../runtime/kube.ts";
+import { isConflict, isNotFound, isStatus } from "../../runtime/kube.ts";
 
 export class KeptSecret {
   private readonly core: CoreV1Api;
@@ -22,6 +22,17 @@ export class KeptSecret {
       return await this.core.readNamespacedSecret({ name: this.name, namespace: this.namespace });
     } catch (error) {
       if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Like `write`; false when another writer came first (their data is the one to read). */
+  async writeUnlessRaced(stored: V1Secret | undefined, data: Record<string, string>): Promise<boolean> {
+    try {
+      await this.write(stored, data);
+      return true;
+    } catch (error) {
+      if (isConflict(error)) return false;
       throw error;
     }
   }

@@ -18,7 +18,7 @@ import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-no
 import { type JWK, SignJWT } from "jose";
 import { retryUntil } from "../../runtime/backoff.ts";
 import { EventRecorder } from "../../runtime/events.ts";
-import { isConflict, makeClient } from "../../runtime/kube.ts";
+import { makeClient } from "../../runtime/kube.ts";
 import { describeError, type Logger } from "../../runtime/log.ts";
 import { KeptSecret } from "./kept-secret.ts";
 import {
@@ -165,12 +165,8 @@ export class SigningKeys implements TokenSigner {
     if (this.options.readOnly) return this.follow(stored);
     const plan = planKeys(stored?.data, this.keys, this.now(), this.policy);
     if (plan.write) {
-      try {
-        await this.secret.write(stored, encodeKeys(plan.keys));
-      } catch (error) {
-        if (isConflict(error)) return undefined; // another replica wrote first: use theirs
-        throw error;
-      }
+      // Another replica wrote first: read and use theirs.
+      if (!(await this.secret.writeUnlessRaced(stored, encodeKeys(plan.keys)))) return undefined;
       if (plan.problems.length > 0) this.report(stored, plan);
       if (plan.rotated)
         this.options.log.info(

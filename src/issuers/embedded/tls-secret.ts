@@ -14,7 +14,7 @@ import { X509Certificate } from "node:crypto";
 import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import { retryUntil } from "../../runtime/backoff.ts";
 import { EventRecorder } from "../../runtime/events.ts";
-import { isConflict, makeClient } from "../../runtime/kube.ts";
+import { makeClient } from "../../runtime/kube.ts";
 import { describeError, type Logger } from "../../runtime/log.ts";
 import type { CertificateSource, ServingCertificate } from "../../runtime/tls.ts";
 import {
@@ -113,12 +113,8 @@ export class SelfManagedCertificate implements CertificateSource {
     if (this.options.readOnly) return this.follow(stored?.data);
     const plan = await planAuthority(stored?.data, this.state, this.now(), this.options.policy);
     if (plan.write) {
-      try {
-        await this.secret.write(stored, encodeAuthority(plan.state));
-      } catch (error) {
-        if (isConflict(error)) return undefined; // another replica wrote first: use theirs
-        throw error;
-      }
+      // Another replica wrote first: read and use theirs.
+      if (!(await this.secret.writeUnlessRaced(stored, encodeAuthority(plan.state)))) return undefined;
       if (plan.problems.length > 0) this.report(stored, plan);
       if (plan.changes.length > 0)
         this.options.log.info({ changes: plan.changes }, "updated the token endpoint's CA and certificate");
