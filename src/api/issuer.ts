@@ -106,7 +106,8 @@ const ocs = z
 const embedded = z
   .object({
     accessTokenLifetime: duration("accessTokenLifetime", { min: "1m", max: "24h" }).default("1h").meta({
-      description: "Lifetime of the JWT access tokens the embedded token endpoint issues. Default 1h.",
+      description:
+        "Lifetime of the JWT access tokens the embedded token endpoint issues. Rotor applies one lifetime to every client of its built-in issuer, its --token-lifetime flag (default 1h); when this field differs, the issuer's Ready message says so.",
     }),
   })
   .meta({

@@ -127,6 +127,7 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
     reconciler: new IssuerReconciler(kc, tenants, events, log, {
       operatorNamespace: flags.namespace,
       embeddedTokenUrl: embedded.tokenUrl,
+      embeddedTokenLifetimeSeconds: flags.tokenLifetimeSeconds,
       recheckMs: flags.issuerCheckIntervalMs,
       now,
       onChanged: (ref) => {

@@ -15,6 +15,7 @@ import {
   waitForReady,
   waitForReason,
 } from "../support/credentials.ts";
+import { createIssuer, readyCondition, waitForIssuer } from "../support/issuers.ts";
 import { type RotorProcess, startRotor } from "../support/rotor.ts";
 
 let rotor: RotorProcess;
@@ -105,5 +106,20 @@ describe("the embedded issuer", () => {
     const thief = await waitForReason(other.name, "thief", "ClientIdConflict");
     expect(condition(thief, "Ready")?.message).toContain(`${ns.name}/svc`);
     expect(await readSecret(other.name, "thief")).toBeUndefined();
+  });
+});
+
+describe("a CredentialIssuer naming the embedded issuer", () => {
+  it("says when its accessTokenLifetime is not the one tokens get", async () => {
+    const same = { namespace: ns.name, name: "builtin" };
+    const other = { namespace: ns.name, name: "builtin-short" };
+    await createIssuer(same, { embedded: { accessTokenLifetime: "1h" } });
+    await createIssuer(other, { embedded: { accessTokenLifetime: "5m" } });
+    expect(readyCondition(await waitForIssuer(same, "True", "Embedded"))?.message).toBe(
+      "Rotor's built-in issuer",
+    );
+    expect(readyCondition(await waitForIssuer(other, "True", "Embedded"))?.message).toContain(
+      "its tokens live 3600s (Rotor's --token-lifetime) for every client: spec.embedded.accessTokenLifetime is not applied per issuer",
+    );
   });
 });

@@ -5,6 +5,7 @@
  * use an issuer are woken when its readiness changes.
  */
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { parseDuration } from "../../api/duration.ts";
 import { GROUP, VERSION } from "../../api/group.ts";
 import { clusterCredentialIssuerSpec, credentialIssuerSpec, type IssuerStatus } from "../../api/issuer.ts";
 import { OcsIssuer } from "../../issuers/ocs/issuer.ts";
@@ -21,6 +22,8 @@ export interface IssuerReconcilerOptions {
   operatorNamespace: string;
   /** The embedded issuer's token endpoint, reported on issuers with `spec.embedded`. */
   embeddedTokenUrl: string;
+  /** How long the embedded issuer's tokens live (--token-lifetime), for all its clients. */
+  embeddedTokenLifetimeSeconds: number;
   recheckMs: number;
   now: () => Date;
   /** Readiness changed: the ClientCredentials that use this issuer should look again. */
@@ -128,8 +131,18 @@ export class IssuerReconciler implements Reconciler {
     }
     const spec = parsed.data;
     if (!spec.ocs) {
+      // One token lifetime serves every client of the built-in issuer: say so rather than
+      // let a different spec.embedded.accessTokenLifetime look applied.
+      const asked = spec.embedded
+        ? Math.round(parseDuration(spec.embedded.accessTokenLifetime) / 1000)
+        : undefined;
+      const lifetime = this.options.embeddedTokenLifetimeSeconds;
+      const message =
+        asked === undefined || asked === lifetime
+          ? "Rotor's built-in issuer"
+          : `Rotor's built-in issuer; its tokens live ${lifetime}s (Rotor's --token-lifetime) for every client: spec.embedded.accessTokenLifetime is not applied per issuer`;
       return {
-        result: { ok: true, reason: "Embedded", message: "Rotor's built-in issuer" },
+        result: { ok: true, reason: "Embedded", message },
         tokenEndpoint: this.options.embeddedTokenUrl,
       };
     }
