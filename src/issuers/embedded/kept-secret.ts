@@ -1,20 +1,75 @@
 /**
  * A Secret in Rotor's namespace that Rotor keeps (the signing keys, the token endpoint's CA):
- * read it, write it with compare-and-swap, and replace one that cannot hold what Rotor writes.
+ * read it, write it with compare-and-swap, replace one that cannot hold what Rotor writes,
+ * settle a read-decide-write on one state when replicas race, and report a damaged one (an
+ * error log line and a Warning event on the Secret, which say what was wrong, never what it held).
  */
-import type { CoreV1Api, V1Secret } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import { LABEL_MANAGED_BY, MANAGED_BY } from "../../api/metadata.ts";
-import { isConflict, isNotFound, isStatus } from "../../runtime/kube.ts";
+import { retryUntil } from "../../runtime/backoff.ts";
+import { EventRecorder } from "../../runtime/events.ts";
+import { isConflict, isNotFound, isStatus, makeClient } from "../../runtime/kube.ts";
+import type { Logger } from "../../runtime/log.ts";
+
+export interface KeptSecretOptions {
+  name: string;
+  /** What it holds, for messages ("signing keys"). */
+  contents: string;
+  log: Logger;
+  /** This replica's name, for events. */
+  identity: string;
+}
 
 export class KeptSecret {
   private readonly core: CoreV1Api;
+  private readonly events: EventRecorder;
+  private readonly log: Logger;
   readonly namespace: string;
   readonly name: string;
+  private readonly contents: string;
 
-  constructor(core: CoreV1Api, namespace: string, name: string) {
-    this.core = core;
+  constructor(kc: KubeConfig, namespace: string, options: KeptSecretOptions) {
+    this.core = makeClient(kc, CoreV1Api);
+    this.events = new EventRecorder(kc, "rotor.dev/rotor", options.identity, options.log);
+    this.log = options.log;
     this.namespace = namespace;
-    this.name = name;
+    this.name = options.name;
+    this.contents = options.contents;
+  }
+
+  /**
+   * Runs `attempt` (read, decide, write) until it settles: undefined means it lost a race (or,
+   * read-only, found nothing usable yet) and reads again. Gives up after a minute.
+   */
+  async settle(attempt: () => Promise<true | undefined>, readOnly: boolean | undefined): Promise<void> {
+    const settled = await retryUntil(attempt, {
+      deadlineMs: 60_000,
+      backoff: { baseMs: 200, maxMs: 5000, jitter: "full" },
+    });
+    if (!settled)
+      throw new Error(
+        readOnly
+          ? `the Secret ${this.name} holds no usable ${this.contents}: the controller (--component=controller) creates it`
+          : `the Secret ${this.name} kept changing while Rotor wrote it`,
+      );
+  }
+
+  /** Reports a Secret Rotor found unusable and replaced: `note` says what and how. */
+  reportReplaced(stored: V1Secret | undefined, reason: string, note: string, problems: string[]): void {
+    this.log.error({ secret: `${this.namespace}/${this.name}`, problems }, note);
+    this.events.record(
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        name: this.name,
+        namespace: this.namespace,
+        uid: stored?.metadata?.uid,
+      },
+      "Warning",
+      reason,
+      "Repair",
+      note,
+    );
   }
 
   async read(): Promise<V1Secret | undefined> {

@@ -14,11 +14,8 @@
  * with the keys it holds while the Secret is missing or damaged (the controller repairs it).
  */
 import { createPrivateKey, type KeyObject, randomUUID } from "node:crypto";
-import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import type { KubeConfig, V1Secret } from "@kubernetes/client-node";
 import { type JWK, SignJWT } from "jose";
-import { retryUntil } from "../../runtime/backoff.ts";
-import { EventRecorder } from "../../runtime/events.ts";
-import { makeClient } from "../../runtime/kube.ts";
 import { describeError, type Logger } from "../../runtime/log.ts";
 import { KeptSecret } from "./kept-secret.ts";
 import {
@@ -68,7 +65,6 @@ export class SigningKeys implements TokenSigner {
   private readonly namespace: string;
   private readonly options: SigningKeyOptions;
   private readonly policy: KeyPolicy;
-  private readonly events: EventRecorder;
   private readonly now: () => Date;
   private keys: KeySet | undefined;
   private signingKey: KeyObject | undefined;
@@ -77,14 +73,18 @@ export class SigningKeys implements TokenSigner {
   constructor(kc: KubeConfig, namespace: string, options: SigningKeyOptions) {
     if (options.rotateAfterMs !== 0 && options.rotateAfterMs < MIN_ROTATION_MS)
       throw new Error("--signing-key-rotation must be 0s (never) or at least 10s");
-    this.secret = new KeptSecret(makeClient(kc, CoreV1Api), namespace, SIGNING_KEY_SECRET);
+    this.secret = new KeptSecret(kc, namespace, {
+      name: SIGNING_KEY_SECRET,
+      contents: "signing keys",
+      log: options.log,
+      identity: options.identity,
+    });
     this.namespace = namespace;
     this.options = options;
     this.policy = {
       rotateAfterMs: options.rotateAfterMs,
       keepRetiredMs: options.tokenLifetimeMs + 5 * 60_000,
     };
-    this.events = new EventRecorder(kc, "rotor.dev/rotor", options.identity, options.log);
     this.now = options.now ?? (() => new Date());
     if (options.rotateAfterMs > 0 && options.rotateAfterMs * MAX_RETIRED < this.policy.keepRetiredMs)
       options.log.warn(
@@ -147,17 +147,8 @@ export class SigningKeys implements TokenSigner {
   }
 
   /** Reads the Secret, decides, writes if needed; on a lost race, reads the winner's set. */
-  private async refresh(): Promise<void> {
-    const settled = await retryUntil(() => this.attempt(), {
-      deadlineMs: 60_000,
-      backoff: { baseMs: 200, maxMs: 5000, jitter: "full" },
-    });
-    if (!settled)
-      throw new Error(
-        this.options.readOnly
-          ? `the signing-key Secret ${SIGNING_KEY_SECRET} holds no usable keys: the controller (--component=controller) creates it`
-          : `the signing-key Secret ${SIGNING_KEY_SECRET} kept changing while Rotor wrote it`,
-      );
+  private refresh(): Promise<void> {
+    return this.secret.settle(() => this.attempt(), this.options.readOnly);
   }
 
   private async attempt(): Promise<true | undefined> {
@@ -209,23 +200,7 @@ export class SigningKeys implements TokenSigner {
       new: "made a new signing key (tokens signed with the lost one no longer verify)",
     }[plan.currentFrom];
     const note = `Secret ${SIGNING_KEY_SECRET} held unusable signing keys (${plan.problems.join("; ")}); Rotor ${action}`;
-    this.options.log.error(
-      { secret: `${this.namespace}/${SIGNING_KEY_SECRET}`, problems: plan.problems },
-      note,
-    );
-    this.events.record(
-      {
-        apiVersion: "v1",
-        kind: "Secret",
-        name: SIGNING_KEY_SECRET,
-        namespace: this.namespace,
-        uid: stored?.metadata?.uid,
-      },
-      "Warning",
-      "SigningKeyReplaced",
-      "Repair",
-      note,
-    );
+    this.secret.reportReplaced(stored, "SigningKeyReplaced", note, plan.problems);
   }
 }
 

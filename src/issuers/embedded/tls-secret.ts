@@ -11,10 +11,7 @@
  * this replica already serves when it can; it never stops Rotor from serving.
  */
 import { X509Certificate } from "node:crypto";
-import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
-import { retryUntil } from "../../runtime/backoff.ts";
-import { EventRecorder } from "../../runtime/events.ts";
-import { makeClient } from "../../runtime/kube.ts";
+import type { KubeConfig, V1Secret } from "@kubernetes/client-node";
 import { describeError, type Logger } from "../../runtime/log.ts";
 import type { CertificateSource, ServingCertificate } from "../../runtime/tls.ts";
 import {
@@ -49,17 +46,20 @@ export class SelfManagedCertificate implements CertificateSource {
   private readonly secret: KeptSecret;
   private readonly namespace: string;
   private readonly options: SelfManagedOptions;
-  private readonly events: EventRecorder;
   private readonly now: () => Date;
   private readonly listeners: ((certificate: ServingCertificate) => void)[] = [];
   private state: AuthorityState | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(kc: KubeConfig, namespace: string, options: SelfManagedOptions) {
-    this.secret = new KeptSecret(makeClient(kc, CoreV1Api), namespace, TLS_SECRET);
+    this.secret = new KeptSecret(kc, namespace, {
+      name: TLS_SECRET,
+      contents: "CA and certificate",
+      log: options.log,
+      identity: options.identity,
+    });
     this.namespace = namespace;
     this.options = options;
-    this.events = new EventRecorder(kc, "rotor.dev/rotor", options.identity, options.log);
     this.now = options.now ?? (() => new Date());
   }
 
@@ -95,17 +95,8 @@ export class SelfManagedCertificate implements CertificateSource {
   }
 
   /** Reads the Secret, decides, writes if needed; on a lost race, reads the winner's state. */
-  async refresh(): Promise<void> {
-    const settled = await retryUntil(() => this.attempt(), {
-      deadlineMs: 60_000,
-      backoff: { baseMs: 200, maxMs: 5000, jitter: "full" },
-    });
-    if (!settled)
-      throw new Error(
-        this.options.readOnly
-          ? `the Secret ${TLS_SECRET} holds no usable CA and certificate: the controller (--component=controller) creates it`
-          : `the Secret ${TLS_SECRET} kept changing while Rotor wrote it`,
-      );
+  refresh(): Promise<void> {
+    return this.secret.settle(() => this.attempt(), this.options.readOnly);
   }
 
   private async attempt(): Promise<true | undefined> {
@@ -155,19 +146,6 @@ export class SelfManagedCertificate implements CertificateSource {
 
   private report(stored: V1Secret | undefined, plan: AuthorityPlan): void {
     const note = `Secret ${TLS_SECRET} held unusable parts (${plan.problems.join("; ")}); Rotor ${plan.changes.join(", ") || "rewrote it"}`;
-    this.options.log.error({ secret: `${this.namespace}/${TLS_SECRET}`, problems: plan.problems }, note);
-    this.events.record(
-      {
-        apiVersion: "v1",
-        kind: "Secret",
-        name: TLS_SECRET,
-        namespace: this.namespace,
-        uid: stored?.metadata?.uid,
-      },
-      "Warning",
-      "ServingCertificateReplaced",
-      "Repair",
-      note,
-    );
+    this.secret.reportReplaced(stored, "ServingCertificateReplaced", note, plan.problems);
   }
 }
