@@ -30,7 +30,7 @@ export function loadKubeConfig(path?: string): KubeConfig {
 /** Sees every API request as it is written to the socket (wired to a metric and a debug log in main). */
 export type ApiRequestObserver = (method: string, url: string) => void;
 let observeRequest: ApiRequestObserver = () => undefined;
-export function onApiRequest(observer: ApiRequestObserver): void {
+function onApiRequest(observer: ApiRequestObserver): void {
   observeRequest = observer;
 }
 
