@@ -10,64 +10,65 @@
  * refused (its RoleBinding missing, or deleted by the namespace's admin) is reported the same
  * way and retried; it never makes Rotor unready or restart it, which would stop every namespace.
  */
-import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { setCondition } from "../runtime/conditions.ts";
 import type { Reconciler, Result } from "../runtime/controller.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { SupervisedInformer } from "../runtime/informer.ts";
-import { makeClient } from "../runtime/kube.ts";
 import type { Manager } from "../runtime/manager.ts";
 import type { CredentialWriter } from "./clientcredential/apply/index.ts";
 import {
+  BY_OWNER,
+  type CachedSecret,
   type ClientCredentialObject,
+  cacheSecret,
   ccReference,
+  ownerUidOf,
   parseClientCredential,
 } from "./clientcredential/resources.ts";
 
 export const NAMESPACE_NOT_ENABLED = "NamespaceNotEnabled";
 
 export interface WatchedSecrets {
-  informers: SupervisedInformer<V1Secret>[];
+  informers: SupervisedInformer<CachedSecret>[];
+  /** The cache of this namespace's Secrets (undefined where Rotor does not serve it). */
+  of: (namespace: string) => SupervisedInformer<CachedSecret> | undefined;
   /** Whether Rotor's watch of this (served) namespace's Secrets works: its RoleBinding exists. */
   readable: (namespace: string) => boolean;
 }
 
-/** Informers of the Secrets matching `labelSelector`: one cluster-wide, or one per namespace. */
+/**
+ * Caches of the Secrets matching `labelSelector` — metadata and digests, never values
+ * (`cacheSecret`) — indexed by owner: one cluster-wide, or one per namespace.
+ */
 export function secretInformers(
   manager: Manager,
   kc: KubeConfig,
   namespaces: readonly string[] | undefined,
   labelSelector: string,
 ): WatchedSecrets {
-  const core = makeClient(kc, CoreV1Api);
+  const make = (name: string, path: string, optional: boolean) => {
+    const informer = manager.informer<CachedSecret>(
+      { name, kc, path, labelSelector, transform: cacheSecret },
+      { optional },
+    );
+    informer.addIndex(BY_OWNER, ownerUidOf);
+    return informer;
+  };
   if (!namespaces) {
-    const informer = manager.informer<V1Secret>({
-      name: "rotor-secrets",
-      kc,
-      path: "/api/v1/secrets",
-      labelSelector,
-      list: () => core.listSecretForAllNamespaces({ labelSelector }),
-    });
-    return { informers: [informer], readable: () => true };
+    const informer = make("rotor-secrets", "/api/v1/secrets", false);
+    return { informers: [informer], of: () => informer, readable: () => true };
   }
   const byNamespace = new Map(
     namespaces.map((namespace) => [
       namespace,
-      manager.informer<V1Secret>(
-        {
-          name: `rotor-secrets/${namespace}`,
-          kc,
-          path: `/api/v1/namespaces/${namespace}/secrets`,
-          labelSelector,
-          list: () => core.listNamespacedSecret({ namespace, labelSelector }),
-        },
-        { optional: true },
-      ),
+      make(`rotor-secrets/${namespace}`, `/api/v1/namespaces/${namespace}/secrets`, true),
     ]),
   );
   return {
     informers: [...byNamespace.values()],
-    // Not yet synced counts as readable: reconciles read Secrets from the API server, not this cache.
+    of: (namespace) => byNamespace.get(namespace),
+    // A cache still filling is not refused: reconciles wait for it (see Observer).
     readable: (namespace) => byNamespace.get(namespace)?.failing === false,
   };
 }

@@ -3,7 +3,7 @@
  * their keys. The manager (runtime/manager.ts) runs them while this replica leads.
  */
 
-import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { Counter, type Registry } from "prom-client";
 import { CLIENT_CREDENTIAL, GROUP, VERSION } from "../api/group.ts";
 import { LABEL_MANAGED_BY, MANAGED_BY } from "../api/metadata.ts";
@@ -11,7 +11,7 @@ import type { Flags } from "../flags.ts";
 import type { Issuer } from "../issuers/issuer.ts";
 import { OcsTenants } from "../issuers/ocs/tenants.ts";
 import type { EventRecorder } from "../runtime/events.ts";
-import { makeClient } from "../runtime/kube.ts";
+import { Expectations } from "../runtime/expectations.ts";
 import type { Logger } from "../runtime/log.ts";
 import { type Manager, objectKey, ownerKey, watch } from "../runtime/manager.ts";
 import { KubeWriter } from "./clientcredential/apply/index.ts";
@@ -43,19 +43,23 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
   const { kc, flags, log, events, metrics, embedded } = deps;
   const tenants = ocsTenants(kc, flags, deps.registry);
   const now = () => new Date();
-  const custom = makeClient(kc, CustomObjectsApi);
   const { plural } = CLIENT_CREDENTIAL;
   const credentials = manager.informer<ClientCredentialObject>({
     name: plural,
     kc,
     path: `/apis/${GROUP}/${VERSION}/${plural}`,
-    list: () => custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural }) as never,
   });
   // Only the Secrets Rotor wrote (label-selected): never a cache of every Secret in the cluster;
   // in the namespaces Rotor serves (--watch-namespaces, controllers/namespaces.ts).
   const ownSecrets = secretInformers(manager, kc, flags.watchNamespaces, `${LABEL_MANAGED_BY}=${MANAGED_BY}`);
   const holders = new ClientIdHolders();
-  const writer = new KubeWriter(kc);
+  const expectations = new Expectations();
+  const secretsOf = (namespace: string, name: string) => ownSecrets.of(namespace)?.get(name, namespace);
+  const writer = new KubeWriter(kc, {
+    expectations,
+    credentials: (namespace, name) => credentials.get(name, namespace),
+    secrets: secretsOf,
+  });
   const gate = (inner: ClientCredentialReconciler) =>
     new NamespaceGate(inner, flags.watchNamespaces, {
       readable: ownSecrets.readable,
@@ -79,6 +83,7 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
         {
           observer: new Observer(
             kc,
+            { credentials, secrets: ownSecrets.of, expectations },
             new IssuerResolver(kc, embedded, tenants, flags.namespace),
             (clientId, self) => holders.holderOther(clientId, self),
           ),

@@ -14,6 +14,7 @@ import {
   setHeaderOptions,
 } from "@kubernetes/client-node";
 import { Counter, type Registry } from "prom-client";
+import { Agent } from "undici";
 import type { Logger } from "./log.ts";
 import { currentScope, throwIfCancelled, type WorkScope } from "./scope.ts";
 
@@ -25,6 +26,42 @@ export function loadKubeConfig(path?: string): KubeConfig {
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
   return kc;
+}
+
+/**
+ * One connection pool per kubeconfig. client-node builds a new undici Agent — a new TLS
+ * connection — for every request; at thousands of requests that is most of Rotor's CPU, memory
+ * and open descriptors, and work for the API server too. Every client and every watch of Rotor
+ * shares this one instead. Proxied clusters keep client-node's own dispatcher.
+ */
+const pools = new WeakMap<KubeConfig, Promise<RequestDispatcher | undefined>>();
+
+export function connectionPool(kc: KubeConfig): Promise<RequestDispatcher | undefined> {
+  let pool = pools.get(kc);
+  if (!pool) {
+    pool = buildPool(kc);
+    pools.set(kc, pool);
+  }
+  return pool;
+}
+
+async function buildPool(kc: KubeConfig): Promise<RequestDispatcher | undefined> {
+  const options: Parameters<KubeConfig["applyToHTTPSOptions"]>[0] & Record<string, unknown> = {};
+  await kc.applyToHTTPSOptions(options);
+  const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = options as Record<string, never>;
+  const plan = kc.createDispatcherOptions(kc.getCurrentCluster(), {
+    ca,
+    cert,
+    key,
+    pfx,
+    passphrase,
+    ...(rejectUnauthorized !== undefined ? { rejectUnauthorized } : {}),
+    ...(servername !== undefined ? { servername } : {}),
+  });
+  // client-node types requests with its own copy of undici's types: the same classes.
+  return plan.type === "agent"
+    ? (new Agent({ connect: plan.connect }) as unknown as RequestDispatcher)
+    : undefined;
 }
 
 /** Sees every API request as it is written to the socket (wired to a metric and a debug log in main). */
@@ -42,18 +79,33 @@ function onApiRequest(observer: ApiRequestObserver): void {
 export function instrumentApiRequests(registry: Registry, log: Logger): void {
   const requests = new Counter({
     name: "rotor_kube_api_requests_total",
-    help: "Requests Rotor made to the Kubernetes API (watches excluded), by method.",
-    labelNames: ["method"],
+    help: "Requests Rotor made to the Kubernetes API, by method and resource (a watch counts once, when it starts).",
+    labelNames: ["method", "resource"],
     registers: [registry],
   });
   onApiRequest((method, url) => {
-    requests.inc({ method });
-    if (method !== "GET") log.debug({ method, path: new URL(url).pathname }, "kube write");
+    const path = new URL(url).pathname;
+    requests.inc({ method, resource: resourceOf(path) });
+    if (method !== "GET") log.debug({ method, path }, "kube write");
   });
 }
 
-type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
-type Dispatch = Dispatcher["dispatch"];
+/**
+ * `secrets`, `clientcredentials/status`, `leases`…: the resource (and subresource) of an API
+ * path. Rotor's own code chooses the paths, so the label's values are few.
+ */
+export function resourceOf(path: string): string {
+  const parts = path.split("/").filter(Boolean);
+  let rest = parts[0] === "api" ? parts.slice(2) : parts.slice(3);
+  if (rest[0] === "namespaces" && rest.length > 2) rest = rest.slice(2);
+  return rest[2] ? `${rest[0]}/${rest[2]}` : (rest[0] ?? "");
+}
+
+/** Counts one request (a watch, say) that does not go through a client-node API client. */
+export const countApiRequest = (method: string, url: string): void => observeRequest(method, url);
+
+type RequestDispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
+type Dispatch = RequestDispatcher["dispatch"];
 
 /**
  * Checks the work scope once more at the last moment — when undici is about to write the
@@ -88,20 +140,21 @@ function checkBeforeWrite(scope: WorkScope | undefined, method: string, url: str
  * some work (a reconcile) is refused when that work was cancelled, and aborted in flight when it
  * is cancelled later.
  */
-function requestMiddleware(ms: number): ObservableMiddleware {
+function requestMiddleware(kc: KubeConfig, ms: number): ObservableMiddleware {
+  const prepare = async (context: RequestContext) => {
+    const scope = currentScope();
+    const method = context.getHttpMethod();
+    const url = context.getUrl();
+    throwIfCancelled(scope);
+    const timeout = AbortSignal.timeout(ms);
+    context.setSignal(scope ? AbortSignal.any([timeout, scope.signal]) : timeout);
+    const dispatcher = (await connectionPool(kc)) ?? context.getDispatcher();
+    if (dispatcher) context.setDispatcher(dispatcher.compose(checkBeforeWrite(scope, method, url)));
+    else observeRequest(method, url);
+    return context;
+  };
   return {
-    pre: (context: RequestContext) => {
-      const scope = currentScope();
-      const method = context.getHttpMethod();
-      const url = context.getUrl();
-      throwIfCancelled(scope);
-      const timeout = AbortSignal.timeout(ms);
-      context.setSignal(scope ? AbortSignal.any([timeout, scope.signal]) : timeout);
-      const dispatcher = context.getDispatcher();
-      if (dispatcher) context.setDispatcher(dispatcher.compose(checkBeforeWrite(scope, method, url)));
-      else observeRequest(method, url);
-      return new Observable(Promise.resolve(context));
-    },
+    pre: (context: RequestContext) => new Observable(prepare(context)),
     post: (context: ResponseContext) => new Observable(Promise.resolve(context)),
   };
 }
@@ -118,7 +171,7 @@ export function makeClient<T>(
     createConfiguration({
       baseServer: new ServerConfiguration(cluster.server, {}),
       authMethods: { default: kc },
-      middleware: [requestMiddleware(timeoutMs)],
+      middleware: [requestMiddleware(kc, timeoutMs)],
     }),
   );
 }

@@ -1,12 +1,16 @@
 /**
- * Observe: gathers everything `decide` needs. Version Secrets and the target Secret are read
- * from the API server (not a cache) so that a reconcile always sees its own previous writes:
- * a stale cache must never make Rotor mint twice.
+ * Observe: gathers everything `decide` needs, from the caches. A stale cache must never make
+ * Rotor mint twice, so a reconcile reads only once the caches show every write Rotor made for
+ * this ClientCredential (runtime/expectations.ts); until then it waits. What the caches cannot tell is
+ * read from the API server: a target Secret that is not Rotor's (so not in its cache), pods, and
+ * values, which no cache holds — apply reads those (`readSecret`) at the moment it needs them.
  */
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import type { ClientCredentialSpec } from "../../api/clientcredential.ts";
 import { FINALIZER, ROTATE_ANNOTATION } from "../../api/metadata.ts";
 import { type Issuer, IssuerError } from "../../issuers/issuer.ts";
+import type { Expectations } from "../../runtime/expectations.ts";
+import type { SupervisedInformer } from "../../runtime/informer.ts";
 import { isNotFound, makeClient } from "../../runtime/kube.ts";
 import { describeError } from "../../runtime/log.ts";
 import { ConsumerObserver } from "../rollout/observe.ts";
@@ -14,12 +18,13 @@ import type { Claimant } from "./holders.ts";
 import type { IssuerResolver } from "./issuer-access.ts";
 import type { Snapshot, Version } from "./model.ts";
 import {
+  BY_OWNER,
+  type CachedSecret,
   type ClientCredentialObject,
-  clientCredentialPath,
+  cacheSecret,
   isControlledBy,
   isTargetSecret,
   isVersionSecret,
-  ownedSelector,
   parseClientCredential,
   sortVersions,
   toVersion,
@@ -30,17 +35,27 @@ import { targetState } from "./target.ts";
 export interface Observation {
   snapshot: Snapshot;
   issuer: Issuer | undefined;
-  /** The raw version Secrets, for apply (which needs their values). */
-  versionSecrets: Map<string, V1Secret>;
-  /** The raw target Secret, for apply (a lost version is rebuilt from it). */
-  targetSecret: V1Secret | undefined;
+  /** The version Secrets as cached (no values). */
+  versionSecrets: Map<string, CachedSecret>;
+  /** Reads a Secret of this namespace from the API server, values included: for apply only. */
+  readSecret: (name: string) => Promise<V1Secret | undefined>;
   object: ClientCredentialObject;
 }
 
 export type ObserveResult =
   | { found: false }
-  | { found: true; invalidSpec: string; object: ClientCredentialObject }
-  | ({ found: true; invalidSpec?: undefined } & Observation);
+  /** The caches do not show Rotor's own last writes yet (`waitingFor`), or are still filling. */
+  | { found: true; stale: string }
+  | { found: true; stale?: undefined; invalidSpec: string; object: ClientCredentialObject }
+  | ({ found: true; stale?: undefined; invalidSpec?: undefined } & Observation);
+
+/** The caches observe reads. */
+export interface ObservedCaches {
+  credentials: SupervisedInformer<ClientCredentialObject>;
+  /** Rotor's Secrets in a namespace (label-selected, values reduced to digests). */
+  secrets: (namespace: string) => SupervisedInformer<CachedSecret> | undefined;
+  expectations: Expectations;
+}
 
 /** Who else claims a client id (cluster-wide), from the ClientCredential cache. */
 export type ClientIdHolders = (clientId: string, self: Omit<Claimant, "key">) => string | undefined;
@@ -53,40 +68,38 @@ const sameId = (a: string | undefined, b: string | undefined) =>
 
 export class Observer {
   private readonly core: CoreV1Api;
-  private readonly custom: CustomObjectsApi;
+  private readonly caches: ObservedCaches;
   private readonly resolver: IssuerResolver;
   private readonly holderOf: ClientIdHolders;
   private readonly consumers: ConsumerObserver;
 
-  constructor(kc: KubeConfig, resolver: IssuerResolver, holderOf: ClientIdHolders) {
+  constructor(kc: KubeConfig, caches: ObservedCaches, resolver: IssuerResolver, holderOf: ClientIdHolders) {
     this.consumers = new ConsumerObserver(kc);
     this.core = makeClient(kc, CoreV1Api);
-    this.custom = makeClient(kc, CustomObjectsApi);
+    this.caches = caches;
     this.resolver = resolver;
     this.holderOf = holderOf;
   }
 
   async observe(namespace: string, name: string): Promise<ObserveResult> {
-    let object: ClientCredentialObject;
-    try {
-      object = (await this.custom.getNamespacedCustomObject({
-        ...clientCredentialPath(namespace, name),
-      })) as ClientCredentialObject;
-    } catch (error) {
-      if (isNotFound(error)) return { found: false };
-      throw error;
-    }
+    const { credentials, expectations } = this.caches;
+    const secrets = this.caches.secrets(namespace);
+    if (!credentials.healthy || !secrets?.healthy) return { found: true, stale: "the caches are filling" };
+    const object = credentials.get(name, namespace);
+    if (!object) return { found: false };
+    const waitingFor = expectations.unmet(object.metadata?.uid as string);
+    if (waitingFor) return { found: true, stale: waitingFor };
     const { spec, specError, status } = parseClientCredential(object);
     if (!spec) return { found: true, invalidSpec: specError ?? "invalid spec", object };
     const metadata = object.metadata ?? {};
     const uid = metadata.uid as string;
     const secretName = spec.secretName ?? name;
+    const readSecret = (secret: string) => this.readSecret(namespace, secret);
 
-    const [versionList, targetSecret] = await Promise.all([
-      this.core.listNamespacedSecret({ namespace, labelSelector: ownedSelector(uid) }),
-      this.readSecret(namespace, secretName),
-    ]);
-    const all = versionList.items.filter(isVersionSecret).flatMap((secret) => {
+    const owned = secrets.byIndex(BY_OWNER, uid).filter((s) => s.metadata.namespace === namespace);
+    // Not in Rotor's cache: missing, or a Secret Rotor did not label (someone else's): ask.
+    const targetSecret = secrets.get(secretName, namespace) ?? (await this.readTarget(namespace, secretName));
+    const all = owned.filter(isVersionSecret).flatMap((secret) => {
       const version = toVersion(secret, spec.keys.clientSecret);
       return version ? [{ version, secret }] : [];
     });
@@ -95,11 +108,14 @@ export class Observer {
     const resolved = await this.resolver.resolve(namespace, spec, async () => {
       const own = mineOf(spec.clientId);
       const ref = spec.bootstrapSecretRef;
+      const values = await Promise.all(
+        own.map(async (v) => [v.version.name, await readSecret(v.version.name)] as const),
+      );
       return selfAuthSecrets(
         spec,
         sortVersions(own.map((v) => v.version)),
-        new Map(own.map((v) => [v.version.name, v.secret])),
-        ref ? await this.readSecret(namespace, ref.name) : undefined,
+        new Map(values.flatMap(([n, secret]) => (secret ? [[n, secret] as const] : []))),
+        ref ? await readSecret(ref.name) : undefined,
       );
     });
     const issuer = resolved.ok ? resolved.issuer : undefined;
@@ -212,11 +228,11 @@ export class Observer {
       foreignVersions,
       consumers,
       // A target Secret left behind under an earlier spec.secretName.
-      staleTargets: versionList.items
-        .filter((s) => isTargetSecret(s) && s.metadata?.name !== secretName && isControlledBy(s, uid))
-        .map((s) => s.metadata?.name as string),
+      staleTargets: owned
+        .filter((s) => isTargetSecret(s) && s.metadata.name !== secretName && isControlledBy(s, uid))
+        .map((s) => s.metadata.name as string),
     };
-    return { found: true, snapshot, issuer, versionSecrets, targetSecret, object };
+    return { found: true, snapshot, issuer, versionSecrets, readSecret, object };
   }
 
   /**
@@ -247,6 +263,12 @@ export class Observer {
     // A few at most: forged Secrets must not turn into a flood of requests to the issuer.
     for (const id of others.slice(0, MAX_CLIENT_CANDIDATES)) if (await owned(id)) return id;
     return recorded;
+  }
+
+  /** The target Secret as the cache would hold it (the value read is not kept). */
+  private async readTarget(namespace: string, name: string): Promise<CachedSecret | undefined> {
+    const secret = await this.readSecret(namespace, name);
+    return secret && cacheSecret(secret);
   }
 
   private async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {

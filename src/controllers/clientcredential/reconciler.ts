@@ -18,10 +18,10 @@ import {
 } from "./apply/index.ts";
 import { type DecideOptions, decide } from "./decide.ts";
 import type { CredentialMetrics } from "./metrics.ts";
-import type { Plan } from "./model.ts";
+import type { Notice, Plan } from "./model.ts";
 import type { Observation, Observer } from "./observe.ts";
 import { mergeNotices } from "./report.ts";
-import { ccReference } from "./resources.ts";
+import { type ClientCredentialObject, ccReference, parseClientCredential } from "./resources.ts";
 import { computeStatus } from "./status.ts";
 
 export interface ReconcilerOptions extends DecideOptions {
@@ -43,10 +43,14 @@ const RETRYABLE_BLOCKERS = new Set(["IssuerError", "SlotsExhausted"]);
 const MINTING = new Set(["mint", "resume", "createClient"]);
 /** Something is still to do after an apply (caches catch up): look again this soon. */
 const SETTLE_MS = 500;
+/** How soon a reconcile that found the caches behind Rotor's own writes looks again. */
+const STALE_RETRY_MS = 200;
 
 export class ClientCredentialReconciler implements Reconciler {
   private readonly deps: ReconcilerDeps;
   private readonly options: ReconcilerOptions;
+  /** Notices of an applied plan, reported by the reconcile that reads its writes back. */
+  private readonly carried = new Map<string, Notice[]>();
 
   constructor(deps: ReconcilerDeps, options: ReconcilerOptions) {
     this.deps = deps;
@@ -56,40 +60,61 @@ export class ClientCredentialReconciler implements Reconciler {
   /** `_signal`: aborted when leadership ends or the time budget is spent (runtime/controller.ts). */
   async reconcile(key: string, _signal?: AbortSignal): Promise<Result> {
     const [namespace, name] = key.split("/") as [string, string];
-    const { observer, writer, metrics } = this.deps;
+    const { observer, metrics } = this.deps;
     const now = this.deps.clock();
-    let observed = await observer.observe(namespace, name);
+    const observed = await observer.observe(namespace, name);
     if (!observed.found) {
       metrics.forget(namespace, name);
+      this.carried.delete(key);
       return {};
     }
-    if (observed.invalidSpec !== undefined) {
-      await writer.writeStatus(
-        { namespace, name },
-        {
-          conditions: setCondition(
-            [],
-            { type: "Ready", status: "False", reason: "InvalidSpec", message: observed.invalidSpec },
-            observed.object.metadata?.generation,
-            now,
-          ),
-        },
-      );
-      return {};
-    }
+    // The caches do not show this reconcile's own last writes yet: their events are on the way.
+    if (observed.stale !== undefined) return { requeueAfterMs: STALE_RETRY_MS };
+    if (observed.invalidSpec !== undefined)
+      return this.reportInvalid(observed.object, observed.invalidSpec, now);
 
-    let plan: Plan = decide(observed.snapshot, now, this.options);
-    let failure: Failure | undefined;
-    if (plan.actions.length > 0) {
-      failure = await this.carryOut(observed, plan, now);
-      if (plan.actions.some((a) => a.type === "removeFinalizer") && !failure) return {};
-      const applied = plan;
-      observed = await observer.observe(namespace, name);
-      if (!observed.found || observed.invalidSpec !== undefined) return {};
-      plan = decide(observed.snapshot, now, this.options);
-      plan = { ...plan, notices: mergeNotices(applied.notices, plan.notices) };
+    const plan: Plan = decide(observed.snapshot, now, this.options);
+    const writes = plan.actions.some((a) => a.type !== "restart");
+    if (!writes) {
+      if (plan.actions.length > 0) await this.carryOut(observed, plan, now);
+      const carried = this.carried.get(key);
+      this.carried.delete(key);
+      const notices = carried ? mergeNotices(carried, plan.notices) : plan.notices;
+      return this.report(observed, { ...plan, notices }, undefined, now);
     }
-    return this.report(observed, plan, failure, now);
+    const failure = await this.carryOut(observed, plan, now);
+    if (failure) return this.report(observed, plan, failure, now);
+    if (plan.actions.some((a) => a.type === "removeFinalizer")) return {};
+    // The next reconcile reads these writes back from the caches (the watch events of the
+    // writes wake it; expectations hold it until the caches show them) and reports: no second
+    // read of the API server here. The notices of this plan are reported with it.
+    this.carried.set(key, mergeNotices(this.carried.get(key) ?? [], plan.notices));
+    return { requeueAfterMs: SETTLE_MS };
+  }
+
+  /** A spec the schema refuses (admission should have): said in Ready, written once per change. */
+  private async reportInvalid(object: ClientCredentialObject, message: string, now: Date): Promise<Result> {
+    const { namespace, name, generation } = object.metadata ?? {};
+    const { status } = parseClientCredential(object);
+    const ready = status.conditions?.find((c) => c.type === "Ready");
+    if (
+      ready?.reason === "InvalidSpec" &&
+      ready.message === message &&
+      ready.observedGeneration === generation
+    )
+      return {};
+    await this.deps.writer.writeStatus(
+      { namespace: namespace as string, name: name as string },
+      {
+        conditions: setCondition(
+          [],
+          { type: "Ready", status: "False", reason: "InvalidSpec", message },
+          generation,
+          now,
+        ),
+      },
+    );
+    return {};
   }
 
   /** Applies the plan; a failure is returned (typed, safe to show), never thrown. */
@@ -171,7 +196,7 @@ export class ClientCredentialReconciler implements Reconciler {
       events.record(reference, "Warning", plan.blocker.reason, "Reconcile", plan.blocker.message);
     for (const notice of plan.notices)
       events.record(reference, notice.type, notice.reason, "Rollout", notice.message);
-    if (failed || !isDeepStrictEqual(stripTimes(status), stripTimes(previous)))
+    if (failed || !isDeepStrictEqual(comparable(status), comparable(previous)))
       await writer.writeStatus({ namespace, name }, status);
     metrics.observe(namespace, name, status);
 
@@ -182,8 +207,13 @@ export class ClientCredentialReconciler implements Reconciler {
   }
 }
 
-/** Status without the fields that change on every write, to skip writes that change nothing. */
-function stripTimes(status: Observation["snapshot"]["cc"]["status"]): unknown {
+/**
+ * Status without the fields that change on every write, and as it reads back (no undefined
+ * fields), to skip writes that change nothing: key order does not matter to the comparison.
+ */
+export function comparable(status: Observation["snapshot"]["cc"]["status"]): unknown {
   const { lastFailureTime: _t, conditions, ...rest } = status;
-  return { ...rest, conditions: (conditions ?? []).map(({ lastTransitionTime: _l, ...c }) => c) };
+  return JSON.parse(
+    JSON.stringify({ ...rest, conditions: (conditions ?? []).map(({ lastTransitionTime: _l, ...c }) => c) }),
+  );
 }

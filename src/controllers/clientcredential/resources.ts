@@ -1,5 +1,6 @@
 /** Reading and shaping the Kubernetes objects this controller works with. */
-import type { KubernetesObject, V1OwnerReference, V1Secret } from "@kubernetes/client-node";
+import { createHash } from "node:crypto";
+import type { KubernetesObject, V1ObjectMeta, V1OwnerReference, V1Secret } from "@kubernetes/client-node";
 import type { ClientCredentialSpec } from "../../api/clientcredential.ts";
 import { clientCredentialSpec, clientCredentialStatus } from "../../api/clientcredential.ts";
 import { API_VERSION, CLIENT_CREDENTIAL, GROUP, VERSION } from "../../api/group.ts";
@@ -47,10 +48,68 @@ export interface ClientCredentialObject extends KubernetesObject {
   status?: unknown;
 }
 
+/**
+ * What Rotor's cache keeps of a Secret it wrote: metadata and a digest of each value, never the
+ * value. Enough to tell that a version holds a value and whether the target Secret holds the
+ * current version's; apply reads a value from the API server only at the moment it needs it.
+ */
+export interface CachedSecret extends KubernetesObject {
+  metadata: V1ObjectMeta;
+  /** A digest of each data entry (as stored, base64), for comparison only. */
+  digests: Record<string, string>;
+  /** The API server's time of Rotor's last write of it (its managed-fields entry). */
+  writtenAt: string | undefined;
+}
+
+/**
+ * SHA-256, truncated to 128 bits: a collision is out of reach, and values are random bytes or
+ * public text, so the digest reveals nothing a reader of the cache could use.
+ */
+export const digestOf = (stored: string) =>
+  createHash("sha256").update(stored).digest("base64url").slice(0, 22);
+
+/** The informer's transform for the Secrets Rotor wrote (controllers/namespaces.ts). */
+export function cacheSecret(object: KubernetesObject): CachedSecret {
+  const secret = object as V1Secret;
+  const m = secret.metadata ?? {};
+  const time = (value: unknown) => (value ? new Date(value as string) : undefined);
+  return {
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      creationTimestamp: time(m.creationTimestamp),
+      deletionTimestamp: time(m.deletionTimestamp),
+      labels: m.labels,
+      annotations: m.annotations,
+      ownerReferences: m.ownerReferences?.map(({ apiVersion, kind, name, uid, controller }) => ({
+        apiVersion,
+        kind,
+        name,
+        uid,
+        controller,
+      })),
+    },
+    digests: Object.fromEntries(
+      Object.entries(secret.data ?? {}).flatMap(([key, value]) => (value ? [[key, digestOf(value)]] : [])),
+    ),
+    writtenAt: writtenAt(secret),
+  };
+}
+
 /** Every Secret Rotor wrote for one ClientCredential: its versions and its target(s). */
 export const ownedSelector = (uid: string) => `${LABEL_OWNER_UID}=${uid}`;
-export const isVersionSecret = (secret: V1Secret) => secret.metadata?.labels?.[LABEL_ROLE] === "version";
-export const isTargetSecret = (secret: V1Secret) => secret.metadata?.labels?.[LABEL_ROLE] === "target";
+/** The informer index of Rotor's Secrets by the uid of the ClientCredential they belong to. */
+export const BY_OWNER = "owner-uid";
+export const ownerUidOf = (secret: KubernetesObject): string[] => {
+  const uid = secret.metadata?.labels?.[LABEL_OWNER_UID];
+  return uid ? [uid] : [];
+};
+export const isVersionSecret = (secret: KubernetesObject) =>
+  secret.metadata?.labels?.[LABEL_ROLE] === "version";
+export const isTargetSecret = (secret: KubernetesObject) =>
+  secret.metadata?.labels?.[LABEL_ROLE] === "target";
 
 const decode = (value: string | undefined) =>
   value === undefined ? undefined : Buffer.from(value, "base64").toString("utf8");
@@ -60,7 +119,7 @@ export function secretValue(secret: V1Secret | undefined, key: string): string |
 }
 
 /** Reads a version Secret back; undefined when it is not one Rotor could have written. */
-export function toVersion(secret: V1Secret, clientSecretKey: string): Version | undefined {
+export function toVersion(secret: CachedSecret, clientSecretKey: string): Version | undefined {
   const annotations = secret.metadata?.annotations ?? {};
   const secretId = annotations[SECRET_ID] ?? secret.metadata?.labels?.[SECRET_ID];
   const notAfter = annotations[ANN_NOT_AFTER];
@@ -77,7 +136,7 @@ export function toVersion(secret: V1Secret, clientSecretKey: string): Version | 
     activatedAt: annotations[ANN_ACTIVATED_AT],
     supersededAt: annotations[ANN_SUPERSEDED_AT],
     rolledOutAt: annotations[ANN_ROLLED_OUT_AT],
-    hasValue: Boolean(secret.data?.[annotations[ANN_VALUE_KEY] ?? clientSecretKey]),
+    hasValue: Boolean(secret.digests[valueKeyOf(secret, clientSecretKey)]),
   };
 }
 
@@ -111,9 +170,13 @@ export function isControlledBy(object: KubernetesObject | undefined, uid: string
   return Boolean(object?.metadata?.ownerReferences?.some((ref) => ref.controller && ref.uid === uid));
 }
 
-/** The value in a version Secret, wherever the keys were when it was written. */
+/** Where a version Secret keeps its value: wherever the keys were when it was written. */
+export const valueKeyOf = (secret: KubernetesObject, clientSecretKey: string) =>
+  secret.metadata?.annotations?.[ANN_VALUE_KEY] ?? clientSecretKey;
+
+/** The value in a version Secret (as read from the API server). */
 export function versionValue(secret: V1Secret, clientSecretKey: string): string | undefined {
-  return secretValue(secret, secret.metadata?.annotations?.[ANN_VALUE_KEY] ?? clientSecretKey);
+  return secretValue(secret, valueKeyOf(secret, clientSecretKey));
 }
 
 export interface Owner {
@@ -276,9 +339,19 @@ export function writtenAt(secret: V1Secret): string | undefined {
   return time ? new Date(time).toISOString() : undefined;
 }
 
-/** Whether the target Secret holds exactly what Rotor would write there. */
-export function targetInSync(actual: V1Secret, desired: V1Secret): boolean {
-  const sameData = Object.entries(desired.data ?? {}).every(([k, v]) => actual.data?.[k] === v);
+/**
+ * Whether the target Secret holds exactly what Rotor would write there. The secret's value is
+ * compared by digest (`valueDigest`, the version's); `desired` may carry any value.
+ */
+export function targetInSync(
+  actual: CachedSecret,
+  desired: V1Secret,
+  valueKey: string,
+  valueDigest: string,
+): boolean {
+  const sameData = Object.entries(desired.data ?? {}).every(
+    ([k, v]) => actual.digests[k] === (k === valueKey ? valueDigest : digestOf(v)),
+  );
   const labels = actual.metadata?.labels ?? {};
   const annotations = actual.metadata?.annotations ?? {};
   return (

@@ -3,21 +3,18 @@
  * and ClusterCredentialIssuer informers: adds, deletes and spec changes, not its own status
  * writes. A change of an issuer's readiness wakes the ClientCredentials that use it.
  */
-import { CustomObjectsApi, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import { CLUSTER_CREDENTIAL_ISSUER, CREDENTIAL_ISSUER, GROUP, VERSION } from "../../api/group.ts";
-import { makeClient } from "../../runtime/kube.ts";
 import { generationChanged, type Manager, objectKey, type Watch, watch } from "../../runtime/manager.ts";
 import type { ClientCredentialObject } from "../clientcredential/resources.ts";
 import { type IssuerRef, issuerKey, parseIssuerKey } from "./keys.ts";
 
 export function issuerWatches(manager: Manager, kc: KubeConfig): Watch[] {
-  const custom = makeClient(kc, CustomObjectsApi);
   return [CREDENTIAL_ISSUER, CLUSTER_CREDENTIAL_ISSUER].map(({ kind, plural }) => {
     const informer = manager.informer<KubernetesObject>({
       name: plural,
       kc,
       path: `/apis/${GROUP}/${VERSION}/${plural}`,
-      list: () => custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural }) as never,
     });
     const keyOf = (issuer: KubernetesObject) =>
       issuerKey({

@@ -92,8 +92,9 @@ export class EmbeddedIssuer implements Issuer {
     return this.registry.delete(clientId);
   }
 
+  /** From the registry's cache, with this replica's own writes applied: never older than them. */
   async listSecrets(clientId: string) {
-    const record = await this.registry.read(clientId);
+    const record = this.registry.cached(clientId);
     if (!record)
       throw new IssuerError("ClientNotFound", `client ${clientId} does not exist at the embedded issuer`);
     return record.secrets.map(({ id, description, expiration }) => ({ id, description, expiration }));

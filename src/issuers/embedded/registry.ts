@@ -9,8 +9,9 @@
  * that a revocation takes effect immediately.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig, type KubernetesObject, type V1Secret } from "@kubernetes/client-node";
 import { isoSeconds } from "../../api/duration.ts";
+import { atLeast } from "../../runtime/expectations.ts";
 import { SupervisedInformer } from "../../runtime/informer.ts";
 import { isConflict, isNotFound, makeClient } from "../../runtime/kube.ts";
 import type { Logger } from "../../runtime/log.ts";
@@ -69,10 +70,24 @@ export function matchSecret(record: ClientRecord, candidate: string, now: Date):
   return found;
 }
 
+/** What the cache keeps of a registry Secret: the decoded record and the version to swap on. */
+interface CachedRecord extends KubernetesObject {
+  record: ClientRecord | undefined;
+}
+
+const toCached = (secret: V1Secret): CachedRecord => ({
+  metadata: {
+    name: secret.metadata?.name,
+    namespace: secret.metadata?.namespace,
+    resourceVersion: secret.metadata?.resourceVersion,
+  },
+  record: decodeRecord(secret),
+});
+
 export class ClientRegistry {
   private readonly core: CoreV1Api;
   private readonly namespace: string;
-  private readonly informer: SupervisedInformer<V1Secret>;
+  private readonly informer: SupervisedInformer<CachedRecord>;
   /** This replica's own writes, until the informer has caught up with them. */
   private readonly written = new Map<
     string,
@@ -82,19 +97,19 @@ export class ClientRegistry {
   constructor(kc: KubeConfig, namespace: string, log: Logger, onFatal: (reason: string) => void) {
     this.core = makeClient(kc, CoreV1Api);
     this.namespace = namespace;
-    this.informer = new SupervisedInformer<V1Secret>({
+    this.informer = new SupervisedInformer<CachedRecord>({
       name: "embedded-clients",
       kc,
       path: `/api/v1/namespaces/${namespace}/secrets`,
       labelSelector: LABEL,
-      list: () => this.core.listNamespacedSecret({ namespace, labelSelector: LABEL }),
+      transform: (object) => toCached(object as V1Secret),
       log,
       onFatal,
     });
-    this.informer.onEvent((secret) => {
-      const clientId = decodeRecord(secret)?.clientId;
+    this.informer.onEvent((cached) => {
+      const clientId = cached.record?.clientId;
       const mine = clientId ? this.written.get(clientId) : undefined;
-      if (clientId && mine && caughtUp(secret.metadata?.resourceVersion, mine.resourceVersion))
+      if (clientId && mine && atLeast(cached.metadata?.resourceVersion, mine.resourceVersion))
         this.written.delete(clientId);
     });
   }
@@ -115,22 +130,18 @@ export class ClientRegistry {
     return this.informer.waitForSync(timeoutMs);
   }
 
-  /** For the token endpoint: the cached record, with this replica's writes applied. */
+  /** The cached record with this replica's writes applied (the token endpoint's and the leader's view). */
   cached(clientId: string): ClientRecord | undefined {
-    const mine = this.written.get(clientId);
-    if (mine && Date.now() - mine.at < 60_000) return mine.record;
-    return decodeRecord(this.informer.get(clientSecretName(clientId), this.namespace));
+    return this.current(clientId)?.record;
   }
 
-  async read(clientId: string): Promise<ClientRecord | undefined> {
-    try {
-      return decodeRecord(
-        await this.core.readNamespacedSecret({ name: clientSecretName(clientId), namespace: this.namespace }),
-      );
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+  private current(
+    clientId: string,
+  ): { record: ClientRecord | undefined; resourceVersion: string } | undefined {
+    const mine = this.written.get(clientId);
+    if (mine && Date.now() - mine.at < 60_000) return mine;
+    const cached = this.informer.get(clientSecretName(clientId), this.namespace);
+    return cached && { record: cached.record, resourceVersion: cached.metadata?.resourceVersion ?? "" };
   }
 
   async create(
@@ -178,35 +189,56 @@ export class ClientRegistry {
     this.written.set(clientId, { record: undefined, resourceVersion: "", at: Date.now() });
   }
 
-  /** Read-modify-write with compare-and-swap, retried on conflicts. */
+  /**
+   * Read-modify-write with compare-and-swap: from the cache (with this replica's writes) first,
+   * from the API server after a conflict, so a write costs one request when nobody raced it.
+   */
   async update<T>(clientId: string, change: (record: ClientRecord) => T): Promise<T> {
+    let known = this.current(clientId);
     for (let attempt = 0; ; attempt++) {
-      let secret: V1Secret;
-      try {
-        secret = await this.core.readNamespacedSecret({
-          name: clientSecretName(clientId),
-          namespace: this.namespace,
-        });
-      } catch (error) {
-        if (isNotFound(error)) throw new IssuerError("ClientNotFound", `client ${clientId} does not exist`);
-        throw error;
-      }
-      const record = decodeRecord(secret);
+      if (!known?.record || !known.resourceVersion) known = await this.readLive(clientId);
+      const record = known.record;
       if (!record)
         throw new IssuerError("Rejected", `the registry entry of client ${clientId} is unreadable`);
-      const result = change(record);
-      secret.data = encode(record);
+      const copy = structuredClone(record);
+      const result = change(copy);
       try {
         const replaced = await this.core.replaceNamespacedSecret({
           name: clientSecretName(clientId),
           namespace: this.namespace,
-          body: secret,
+          body: {
+            metadata: {
+              name: clientSecretName(clientId),
+              namespace: this.namespace,
+              resourceVersion: known.resourceVersion,
+              labels: { [LABEL]: "true", "app.kubernetes.io/managed-by": "rotor" },
+            },
+            type: "rotor.dev/embedded-client",
+            data: encode(copy),
+          },
         });
-        this.remember(clientId, record, replaced);
+        this.remember(clientId, copy, replaced);
         return result;
       } catch (error) {
+        if (isNotFound(error)) throw new IssuerError("ClientNotFound", `client ${clientId} does not exist`);
         if (!isConflict(error) || attempt >= 5) throw error;
+        known = undefined;
       }
+    }
+  }
+
+  private async readLive(
+    clientId: string,
+  ): Promise<{ record: ClientRecord | undefined; resourceVersion: string }> {
+    try {
+      const secret = await this.core.readNamespacedSecret({
+        name: clientSecretName(clientId),
+        namespace: this.namespace,
+      });
+      return { record: decodeRecord(secret), resourceVersion: secret.metadata?.resourceVersion ?? "" };
+    } catch (error) {
+      if (isNotFound(error)) throw new IssuerError("ClientNotFound", `client ${clientId} does not exist`);
+      throw error;
     }
   }
 
@@ -217,16 +249,6 @@ export class ClientRegistry {
       at: Date.now(),
     });
   }
-}
-
-/**
- * Whether the cache has reached (or passed) this replica's own write. Past it matters after a
- * failover: the new leader's writes must replace what this replica wrote as leader. Resource
- * versions are opaque, but the API server's are etcd revisions: compared only when numeric.
- */
-function caughtUp(seen: string | undefined, written: string): boolean {
-  if (seen === written) return true;
-  return /^\d+$/.test(seen ?? "") && /^\d+$/.test(written) && BigInt(seen as string) > BigInt(written);
 }
 
 /** Adds a freshly generated secret to the record and returns it with its value. */

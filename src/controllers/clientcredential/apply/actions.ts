@@ -8,7 +8,7 @@ import { IssuerError, type MintedSecret } from "../../../issuers/issuer.ts";
 import { workloadKey } from "../../rollout/consumers.ts";
 import { type Action, describeWithMarker } from "../model.ts";
 import { desiredTarget, restoredVersion } from "../resources.ts";
-import { type ApplyContext, clientIdOf, contentOf, issuerOf, ownerOf, snapshotOf } from "./context.ts";
+import { type ApplyContext, clientIdOf, issuerOf, ownerOf, readContent, snapshotOf } from "./context.ts";
 import { ApplyError } from "./errors.ts";
 import { notes } from "./notes.ts";
 import { install, switchTo } from "./rotation.ts";
@@ -110,7 +110,7 @@ export const handlers: { [T in Action["type"]]: Handler<T> } = {
   async restoreVersion(ctx, action) {
     const snapshot = snapshotOf(ctx);
     const value = action.valueFromTarget
-      ? contentOf(ctx, ctx.observation.targetSecret, `Secret ${snapshot.secretName}`).value
+      ? (await readContent(ctx, snapshot.secretName, `Secret ${snapshot.secretName}`)).value
       : undefined;
     const version = restoredVersion(
       ownerOf(ctx),
@@ -151,22 +151,14 @@ export const handlers: { [T in Action["type"]]: Handler<T> } = {
 
   async repairTarget(ctx, action) {
     const snapshot = snapshotOf(ctx);
-    const content = contentOf(
-      ctx,
-      ctx.observation.versionSecrets.get(action.versionName),
-      `version Secret ${action.versionName}`,
-    );
+    const content = await readContent(ctx, action.versionName, `version Secret ${action.versionName}`);
     const target = desiredTarget(ownerOf(ctx), snapshot.cc.spec, snapshot.secretName, content);
     await ctx.writer.writeTarget(target, snapshot.target.state === "missing");
     ctx.record(notes.targetRestored(snapshot.secretName, action.versionName, content.secretId));
   },
 
   async resume(ctx, action) {
-    const content = contentOf(
-      ctx,
-      ctx.observation.versionSecrets.get(action.versionName),
-      `version Secret ${action.versionName}`,
-    );
+    const content = await readContent(ctx, action.versionName, `version Secret ${action.versionName}`);
     await switchTo(ctx, content, action.versionName, "Rotated");
   },
 

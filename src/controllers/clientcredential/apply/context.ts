@@ -1,5 +1,4 @@
 /** What every action handler works with: the observation, the reconcile's clock, the writers. */
-import type { V1Secret } from "@kubernetes/client-node";
 import { ANN_NOT_AFTER, SECRET_ID } from "../../../api/metadata.ts";
 import type { Issuer } from "../../../issuers/issuer.ts";
 import type { WorkloadRef } from "../../rollout/consumers.ts";
@@ -48,9 +47,17 @@ export function clientIdOf(ctx: ApplyContext): string {
   return clientId;
 }
 
-/** A stored secret's content, read from a version Secret (or the target Secret). */
-export function contentOf(ctx: ApplyContext, secret: V1Secret | undefined, what: string): SecretContent {
+/**
+ * A stored secret's content, read now from the API server (no cache holds values): from a
+ * version Secret, or the target Secret.
+ */
+export async function readContent(
+  ctx: ApplyContext,
+  secretName: string,
+  what: string,
+): Promise<SecretContent> {
   const { snapshot } = ctx.observation;
+  const secret = await ctx.observation.readSecret(secretName);
   const value = secret ? versionValue(secret, snapshot.cc.spec.keys.clientSecret) : undefined;
   const annotations = secret?.metadata?.annotations ?? {};
   if (!secret || value === undefined) throw new Error(`${what} has no readable value`);

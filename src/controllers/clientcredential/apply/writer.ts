@@ -5,7 +5,9 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import type { ClientCredentialStatus } from "../../../api/clientcredential.ts";
 import { API_VERSION, CLIENT_CREDENTIAL } from "../../../api/group.ts";
+import { LABEL_OWNER_UID } from "../../../api/metadata.ts";
 import { backoffDelay, sleep } from "../../../runtime/backoff.ts";
+import type { Expectations, Lookup } from "../../../runtime/expectations.ts";
 import {
   FIELD_MANAGER,
   isConflict,
@@ -43,28 +45,59 @@ export interface CredentialWriter {
 
 const RETRY = { baseMs: 250, maxMs: 4000 };
 
+/** The caches reconciles read, so that each write is expected there (runtime/expectations.ts). */
+export interface WrittenCaches {
+  expectations: Expectations;
+  credentials: Lookup;
+  secrets: Lookup;
+}
+
+type Written = { metadata?: { resourceVersion?: string; uid?: string; labels?: Record<string, string> } };
+const versionOf = (object: unknown) => (object as Written | undefined)?.metadata?.resourceVersion;
+
 export class KubeWriter implements CredentialWriter {
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
+  private readonly caches: WrittenCaches | undefined;
 
-  constructor(kc: KubeConfig) {
+  constructor(kc: KubeConfig, caches?: WrittenCaches) {
     this.core = makeClient(kc, CoreV1Api);
     this.custom = makeClient(kc, CustomObjectsApi);
+    this.caches = caches;
+  }
+
+  /** Expected in the cache for the ClientCredential's own reconciles (keyed by its uid). */
+  private credentialWritten(cc: ObjectKey, answer: unknown): void {
+    const { expectations, credentials } = this.caches ?? {};
+    const written = versionOf(answer);
+    const uid = (answer as Written | undefined)?.metadata?.uid;
+    if (expectations && credentials && written && uid)
+      expectations.wrote(uid, "ClientCredential", credentials, cc, written);
+  }
+
+  /** A Secret of a ClientCredential (its owner-uid label: in the body written, or in the cache). */
+  private secretWritten(secret: ObjectKey, answer: unknown, body?: V1Secret): void {
+    const { expectations, secrets } = this.caches ?? {};
+    if (!expectations || !secrets) return;
+    const labels = body?.metadata?.labels ?? secrets(secret.namespace, secret.name)?.metadata?.labels;
+    const owner = labels?.[LABEL_OWNER_UID];
+    if (owner) expectations.wrote(owner, "Secret", secrets, secret, versionOf(answer));
   }
 
   async setFinalizers(cc: ObjectKey, finalizers: string[], resourceVersion: string | undefined) {
-    await this.custom.patchNamespacedCustomObject(
+    const answer = await this.custom.patchNamespacedCustomObject(
       {
         ...clientCredentialPath(cc.namespace, cc.name),
         body: { metadata: { finalizers, resourceVersion } },
       },
       mergePatch,
     );
+    this.credentialWritten(cc, answer);
   }
 
   async writeStatus(cc: ObjectKey, status: ClientCredentialStatus) {
     try {
-      await this.custom.patchNamespacedCustomObjectStatus(
+      const answer = await this.custom.patchNamespacedCustomObjectStatus(
         {
           ...clientCredentialPath(cc.namespace, cc.name),
           body: { apiVersion: API_VERSION, kind: CLIENT_CREDENTIAL.kind, metadata: cc, status },
@@ -73,16 +106,18 @@ export class KubeWriter implements CredentialWriter {
         },
         serverSideApply,
       );
+      this.credentialWritten(cc, answer);
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
   }
 
   async recordClientId(cc: ObjectKey, clientId: string) {
-    await this.custom.patchNamespacedCustomObjectStatus(
+    const answer = await this.custom.patchNamespacedCustomObjectStatus(
       { ...clientCredentialPath(cc.namespace, cc.name), body: { status: { clientId } } },
       mergePatch,
     );
+    this.credentialWritten(cc, answer);
   }
 
   async createVersion(secret: V1Secret) {
@@ -90,7 +125,8 @@ export class KubeWriter implements CredentialWriter {
     const deadline = performance.now() + 30_000;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.core.createNamespacedSecret({ namespace, body: secret });
+        const answer = await this.core.createNamespacedSecret({ namespace, body: secret });
+        this.secretWritten({ namespace, name: secret.metadata?.name as string }, answer, secret);
         return;
       } catch (error) {
         if (isConflict(error) || performance.now() > deadline) throw error;
@@ -100,15 +136,21 @@ export class KubeWriter implements CredentialWriter {
   }
 
   async annotate(secret: ObjectKey, annotations: Record<string, string>) {
-    await this.core.patchNamespacedSecret({ ...secret, body: { metadata: { annotations } } }, mergePatch);
+    const answer = await this.core.patchNamespacedSecret(
+      { ...secret, body: { metadata: { annotations } } },
+      mergePatch,
+    );
+    this.secretWritten(secret, answer, answer);
   }
 
   async deleteSecret(secret: ObjectKey) {
+    const cached = this.caches?.secrets(secret.namespace, secret.name);
     try {
       await this.core.deleteNamespacedSecret(secret);
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
+    this.secretWritten(secret, undefined, cached as V1Secret | undefined);
   }
 
   async writeTarget(target: V1Secret, create: boolean) {
@@ -116,7 +158,9 @@ export class KubeWriter implements CredentialWriter {
     const name = target.metadata?.name as string;
     if (create) {
       try {
-        return writtenAt(await this.core.createNamespacedSecret({ namespace, body: target }));
+        const answer = await this.core.createNamespacedSecret({ namespace, body: target });
+        this.secretWritten({ namespace, name }, answer, target);
+        return writtenAt(answer);
       } catch (error) {
         if (!isConflict(error)) throw error;
         throw new ApplyError(
@@ -129,6 +173,7 @@ export class KubeWriter implements CredentialWriter {
       { namespace, name, body: target, fieldManager: FIELD_MANAGER, force: true },
       serverSideApply,
     );
+    this.secretWritten({ namespace, name }, written, target);
     return writtenAt(written);
   }
 }

@@ -99,7 +99,7 @@ function context(given: Snapshot, issuer: FakeIssuer, writer = new FakeWriter())
       snapshot: given,
       issuer,
       versionSecrets: new Map(),
-      targetSecret: undefined,
+      readSecret: async () => undefined,
       object: { metadata: { finalizers: [], resourceVersion: "1" } },
     },
     now: at(61),

@@ -2,8 +2,10 @@
 import { describe, expect, it } from "vitest";
 import { clientCredentialSpec } from "../../../../src/api/clientcredential.ts";
 import {
+  cacheSecret,
   desiredTarget,
   desiredVersion,
+  digestOf,
   targetInSync,
 } from "../../../../src/controllers/clientcredential/resources.ts";
 
@@ -53,7 +55,29 @@ describe("the CA bundle in Secrets", () => {
 
   it("makes a target that lacks the current bundle out of sync, so it is repaired", () => {
     const spec = clientCredentialSpec.parse({ description: "x" });
-    const stale = desiredTarget(owner, spec, "svc", { ...content, caBundle: "old" });
-    expect(targetInSync(stale, desiredTarget(owner, spec, "svc", content))).toBe(false);
+    const valueDigest = digestOf(Buffer.from(content.value).toString("base64"));
+    const desired = desiredTarget(owner, spec, "svc", content);
+    const stale = cacheSecret(desiredTarget(owner, spec, "svc", { ...content, caBundle: "old" }));
+    expect(targetInSync(stale, desired, "client_secret", valueDigest)).toBe(false);
+    expect(targetInSync(cacheSecret(desired), desired, "client_secret", valueDigest)).toBe(true);
+  });
+});
+
+describe("the cache's copy of a Secret", () => {
+  const spec = clientCredentialSpec.parse({ description: "x" });
+  const cached = cacheSecret(desiredTarget(owner, spec, "svc", content));
+
+  it("keeps no value, only digests that tell values apart", () => {
+    expect(JSON.stringify(cached)).not.toContain(content.value);
+    expect(JSON.stringify(cached)).not.toContain(Buffer.from(content.value).toString("base64"));
+    const other = cacheSecret(desiredTarget(owner, spec, "svc", { ...content, value: "another" }));
+    expect(other.digests.client_secret).not.toBe(cached.digests.client_secret);
+  });
+
+  it("reads as out of sync when the value differs from the version's", () => {
+    const otherDigest = digestOf(Buffer.from("another").toString("base64"));
+    expect(
+      targetInSync(cached, desiredTarget(owner, spec, "svc", content), "client_secret", otherDigest),
+    ).toBe(false);
   });
 });
