@@ -22,6 +22,8 @@ const FLAGS = {
   workers: { type: "string", default: "4" },
   identity: { type: "string", default: process.env.POD_NAME ?? hostname() },
   "leader-elect": { type: "boolean", default: true },
+  "leader-election-id": { type: "string", default: "rotor-leader" },
+  "watch-label-selector": { type: "string", default: "" },
   "reconcile-timeout": { type: "string", default: "2m" },
   "finalizer-timeout": { type: "string", default: "10m" },
   "verify-timeout": { type: "string", default: "30s" },
@@ -80,6 +82,13 @@ export function parseFlags(args = process.argv.slice(2)) {
       usageError(`--${name} must be a whole number of at least ${min}, not ${JSON.stringify(values[name])}`);
     return value;
   };
+  /** A Lease name. */
+  const dnsName = (name: Name) => {
+    const value = text(name);
+    if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(value))
+      usageError(`--${name} must be a lowercase DNS name (a Lease's name), not ${JSON.stringify(value)}`);
+    return value;
+  };
   /** A Go duration (90s, 5m), in milliseconds. */
   const ms = (name: Name) => {
     try {
@@ -102,6 +111,9 @@ export function parseFlags(args = process.argv.slice(2)) {
     logLevel: text("log-level"),
     workers: count("workers"),
     identity: text("identity"),
+    leaderElectionId: dnsName("leader-election-id"),
+    // Checked by the API server: a selector it refuses fails the first LIST, with its words.
+    watchLabelSelector: text("watch-label-selector").trim() || undefined,
     reconcileTimeoutMs: ms("reconcile-timeout"),
     finalizerTimeoutMs: ms("finalizer-timeout"),
     verifyTimeoutMs: ms("verify-timeout"),

@@ -34,7 +34,7 @@ async function main() {
   instrumentApiRequests(registry, log);
 
   const elector = flags.leaderElect
-    ? new LeaderElector({ store: kubernetesLease(kc, namespace, "rotor-leader"), identity, log })
+    ? new LeaderElector({ store: kubernetesLease(kc, namespace, flags.leaderElectionId), identity, log })
     : undefined;
   const manager = new Manager({
     log,

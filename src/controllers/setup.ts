@@ -48,6 +48,8 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
     name: plural,
     kc,
     path: `/apis/${GROUP}/${VERSION}/${plural}`,
+    // Sharding: several Rotor Deployments, each with its own selector and Lease (README "Sharding").
+    labelSelector: flags.watchLabelSelector,
   });
   // Only the Secrets Rotor wrote (label-selected): never a cache of every Secret in the cluster;
   // in the namespaces Rotor serves (--watch-namespaces, controllers/namespaces.ts).
