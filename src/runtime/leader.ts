@@ -5,6 +5,13 @@
  * compare-and-swap on resourceVersion. A restarted container keeps its identity (the pod name),
  * so it takes its own lease back at once.
  *
+ * Requests: the leader renews with one PUT per period. Like client-go's LeaseLock, it keeps the
+ * Lease its last successful write returned and renews from that record and resourceVersion; it
+ * reads (GET) only when it holds no record: on its first try, after an error, and after a 409
+ * (someone else wrote, so it reads what they wrote at once, in the same try). A follower must
+ * see whether the record changed, so it reads every period. Compare-and-swap still guards every
+ * write: a renewal from a stale record is refused, never applied.
+ *
  * Why two replicas never act together: a term is valid until `renewDeadlineMs` after the moment
  * its last successful renewal was *sent*, on the monotonic clock. The API server stored that
  * renewal after it was sent, and a follower waits `leaseDurationMs` from when it saw it, so the
@@ -13,18 +20,30 @@
  * signal is aborted at its deadline by a timer, and `refresh()` checks the deadline on the spot
  * for work that resumes before that timer runs.
  */
-import { CoordinationV1Api, type KubeConfig, type V1LeaseSpec, V1MicroTime } from "@kubernetes/client-node";
+import {
+  CoordinationV1Api,
+  type KubeConfig,
+  type V1Lease,
+  type V1LeaseSpec,
+  V1MicroTime,
+} from "@kubernetes/client-node";
 import { sleep } from "./backoff.ts";
 import { isConflict, isNotFound, makeClient } from "./kube.ts";
 import { describeError, type Logger } from "./log.ts";
 import { WorkCancelled, type WorkScope } from "./scope.ts";
 
-/** The lease as the elector needs it: a record and the version to compare-and-swap on. */
+/** The lease as stored: its record and the version to compare-and-swap on. */
+export interface StoredLease {
+  spec: V1LeaseSpec;
+  resourceVersion: string;
+}
+
+/** The lease as the elector needs it. Writes resolve to the lease they stored (as the answer says). */
 export interface LeaseStore {
-  read(): Promise<{ spec: V1LeaseSpec; resourceVersion: string } | undefined>;
-  /** Resolves false when someone else wrote first (409). */
-  create(spec: V1LeaseSpec): Promise<boolean>;
-  replace(spec: V1LeaseSpec, resourceVersion: string): Promise<boolean>;
+  read(): Promise<StoredLease | undefined>;
+  /** Resolves undefined when someone else wrote first (409). */
+  create(spec: V1LeaseSpec): Promise<StoredLease | undefined>;
+  replace(spec: V1LeaseSpec, resourceVersion: string): Promise<StoredLease | undefined>;
 }
 
 export interface LeaderElectionOptions {
@@ -101,6 +120,8 @@ export class LeaderElector {
   private observedAt = 0;
   /** Who held the lease at the last read (or this replica, after it wrote it). */
   private holder: string | undefined;
+  /** The lease this replica's last successful write stored; dropped on any failure. */
+  private written: StoredLease | undefined;
   private term: LeaderTerm | undefined;
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
@@ -189,6 +210,7 @@ export class LeaderElector {
         { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: this.microTime() },
         lease.resourceVersion,
       );
+      this.written = undefined;
       if (released) this.options.log.info("released the lease");
     } catch (error) {
       this.options.log.debug({ error: describeError(error) }, "could not release the lease");
@@ -204,19 +226,29 @@ export class LeaderElector {
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const { store, identity, leaseDurationMs, monotonic } = this.options;
+    const { store, identity, leaseDurationMs, monotonic, log } = this.options;
     const leaseDurationSeconds = Math.round(leaseDurationMs / 1000);
     const now = this.microTime();
+    // Kept only from one successful write to the next: an error (thrown here) leaves none, so
+    // the next try reads.
+    const written = this.written;
+    this.written = undefined;
+    if (written && this.term?.active) {
+      // The leader's fast path: renew from the record it wrote, one request.
+      if (await this.write(written, written.spec)) return true;
+      log.debug("leader election: the lease changed since our last renewal; reading it");
+    }
     const lease = await store.read();
     if (!lease) {
       this.holder = identity;
-      return store.create({
+      this.written = await store.create({
         holderIdentity: identity,
         leaseDurationSeconds,
         acquireTime: now,
         renewTime: now,
         leaseTransitions: 0,
       });
+      return this.written !== undefined;
     }
     const { spec } = lease;
     const record = JSON.stringify([
@@ -232,35 +264,51 @@ export class LeaderElector {
     this.holder = spec.holderIdentity || undefined;
     const duration = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
     if (this.heldByOther && monotonic() < this.observedAt + duration) return false;
-    const ours = spec.holderIdentity === identity;
-    const transitions = spec.leaseTransitions ?? 0;
-    const written = await store.replace(
+    return this.write(lease, spec);
+  }
+
+  /** Compare-and-swap `lease` for this replica's renewal (or takeover) of the record `previous`. */
+  private async write(lease: StoredLease, previous: V1LeaseSpec): Promise<boolean> {
+    const { store, identity, leaseDurationMs } = this.options;
+    const now = this.microTime();
+    const ours = previous.holderIdentity === identity;
+    const transitions = previous.leaseTransitions ?? 0;
+    this.written = await store.replace(
       {
         holderIdentity: identity,
-        leaseDurationSeconds,
-        acquireTime: ours && spec.acquireTime ? spec.acquireTime : now,
+        leaseDurationSeconds: Math.round(leaseDurationMs / 1000),
+        acquireTime: ours && previous.acquireTime ? previous.acquireTime : now,
         renewTime: now,
         leaseTransitions: ours ? transitions : transitions + 1,
       },
       lease.resourceVersion,
     );
-    if (written) this.holder = identity;
-    return written;
+    if (this.written) this.holder = identity;
+    return this.written !== undefined;
   }
+}
+
+/**
+ * The stored lease from an API answer. Without a resourceVersion a later replace would not be a
+ * compare-and-swap, so such an answer is an error (the next try reads again).
+ */
+function stored(lease: V1Lease): StoredLease {
+  const resourceVersion = lease.metadata?.resourceVersion;
+  if (!resourceVersion) throw new Error("the API server answered with a Lease without a resourceVersion");
+  return { spec: lease.spec ?? {}, resourceVersion };
 }
 
 /** The Lease `namespace/name` through the Kubernetes API. */
 export function kubernetesLease(kc: KubeConfig, namespace: string, name: string): LeaseStore {
   const api = makeClient(kc, CoordinationV1Api, 5000);
-  const conflictIsFalse = (error: unknown) => {
-    if (isConflict(error)) return false;
+  const conflictIsUndefined = (error: unknown) => {
+    if (isConflict(error)) return undefined;
     throw error;
   };
   return {
     read: async () => {
       try {
-        const lease = await api.readNamespacedLease({ name, namespace });
-        return { spec: lease.spec ?? {}, resourceVersion: lease.metadata?.resourceVersion ?? "" };
+        return stored(await api.readNamespacedLease({ name, namespace }));
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;
@@ -269,7 +317,7 @@ export function kubernetesLease(kc: KubeConfig, namespace: string, name: string)
     create: (spec) =>
       api
         .createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec } })
-        .then(() => true, conflictIsFalse),
+        .then(stored, conflictIsUndefined),
     replace: (spec, resourceVersion) =>
       api
         .replaceNamespacedLease({
@@ -277,6 +325,6 @@ export function kubernetesLease(kc: KubeConfig, namespace: string, name: string)
           namespace,
           body: { metadata: { name, namespace, resourceVersion }, spec },
         })
-        .then(() => true, conflictIsFalse),
+        .then(stored, conflictIsUndefined),
   };
 }

@@ -11,6 +11,32 @@ import type { Version } from "./model.ts";
 /** While a rollover is pending, how often Rotor looks at the consumers again. */
 export const ROLLOUT_RECHECK_MS = 5000;
 
+/**
+ * Where in each resync period a ClientCredential's consumers are counted again, from a hash of
+ * its uid. ClientCredentials created together (10,000 applied at once) would otherwise all wake
+ * in the same second of every period, and list their pods together: this spreads them evenly
+ * over the period instead. The slot depends on the uid alone, never on when a reconcile
+ * happened to run, so decide stays pure, a credential keeps its slot across restarts of Rotor
+ * and across reconciles woken by other events, and it wakes once per period.
+ */
+export function consumerResyncAt(d: Draft, periodMs: number): number {
+  const period = Math.max(1, periodMs);
+  const phase = Math.floor((fnv1a(d.snapshot.cc.uid) / 0x1_0000_0000) * period);
+  // A reconcile that runs just before its slot (woken by something else, or by a timer on a
+  // clock a little behind) takes the next slot rather than waking again at once.
+  const earliest = d.t + RESYNC_MIN_GAP_MS;
+  return earliest + ((((phase - earliest) % period) + period) % period);
+}
+
+const RESYNC_MIN_GAP_MS = 1000;
+
+/** FNV-1a, 32 bits: cheap and well spread over uids, which differ in any character. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
+
 const names = (refs: WorkloadRef[]) => refs.map(workloadKey).join(", ") || "(none)";
 
 /** gracePeriod, never less than the floor where Rotor waits for pods (their clocks meet Rotor's). */
@@ -126,7 +152,7 @@ export function bootstrapHandover(d: Draft): Verdict {
       reason: "BootstrapInUse",
       message: `${holders.length} pod(s) still read bootstrap Secret ${bootstrap.secretName}; point them at Secret ${secretName}, then Rotor revokes bootstrap secret ${bootstrap.secretId}`,
     });
-    d.wakeAt(d.t + Math.min(d.options.consumerResyncMs, 60_000));
+    d.wakeAt(consumerResyncAt(d, Math.min(d.options.consumerResyncMs, 60_000)));
   } else if (since + grace <= d.t) d.revoke(bootstrap.secretId, undefined, "bootstrap");
   else d.wakeAt(since + grace);
 }

@@ -5,6 +5,7 @@
  */
 import type { Draft, Verdict } from "./draft.ts";
 import { type Action, parseMarker, type SecretPlan } from "./model.ts";
+import { consumerResyncAt } from "./rollover.ts";
 import { expiryOf, renewalTimeOf } from "./timing.ts";
 import { lastRotateRequest } from "./versions.ts";
 
@@ -153,7 +154,10 @@ export function mintDue(d: Draft): Verdict {
   const { cc } = d.snapshot;
   if (!due) {
     if (current) d.wakeAt(renewalTimeOf(current, d.timing));
-    if (current && cc.spec.rollout.strategy !== "None") d.wakeAt(d.t + d.options.consumerResyncMs);
+    // status.consumers is counted only where a strategy waits for consumers, and only once a
+    // secret was switched to (as observe lists pods): nothing else to resync.
+    if (current && cc.spec.rollout.strategy !== "None")
+      d.wakeAt(consumerResyncAt(d, d.options.consumerResyncMs));
     return "stop";
   }
   const used = (d.snapshot.issuerSecrets ?? []).length - d.revoking;

@@ -151,3 +151,127 @@ describe("LeaderElector deadline arithmetic (monotonic clock injected)", () => {
     expect(lease.spec?.holderIdentity).toBe("a");
   });
 });
+
+describe("LeaderElector requests (what the API server sees)", () => {
+  const calls = (lease: MemoryLease) => ({ ...lease.calls });
+
+  it("acquires with a read and a create, then renews with one replace per period and no read", async () => {
+    for (const renewals of [1, 5, 50]) {
+      const clock = new Clock();
+      const lease = new MemoryLease(clock);
+      const a = elector(lease, "a");
+      const term = await a.attempt();
+      expect(calls(lease)).toEqual({ read: 1, create: 1, replace: 0 });
+      for (let i = 0; i < renewals; i++) {
+        clock.advance(2_000);
+        expect(await a.attempt()).toBe(term);
+      }
+      expect(calls(lease)).toEqual({ read: 1, create: 1, replace: renewals });
+      expect(lease.version).toBe(1 + renewals); // every replace was stored
+      expect(lease.spec?.renewTime?.getTime()).toBe(clock.now);
+      expect(lease.spec?.leaseTransitions).toBe(0);
+    }
+  });
+
+  it("reads after a conflict, in the same try, and renews on if the lease is still its own", async () => {
+    const clock = new Clock();
+    const lease = new MemoryLease(clock);
+    const a = elector(lease, "a");
+    const term = await a.attempt();
+    const acquireTime = lease.spec?.acquireTime;
+    // Someone edits the lease (the holder stays a): the version a holds is stale.
+    lease.overwrite({ ...lease.spec, leaseDurationSeconds: 15 });
+    clock.advance(2_000);
+    const sentAt = clock.now;
+    expect(await a.attempt()).toBe(term);
+    expect(calls(lease)).toEqual({ read: 2, create: 1, replace: 2 }); // refused replace, read, replace
+    expect(lease.spec?.holderIdentity).toBe("a");
+    expect(lease.spec?.acquireTime).toEqual(acquireTime);
+    // The renewal counted: the term lasts renewDeadline from this try's send time.
+    clock.advance(10_000 - 1);
+    expect(term?.active).toBe(true);
+    clock.advance(1);
+    expect(term?.active).toBe(false);
+    expect(sentAt + 10_000).toBe(clock.now);
+  });
+
+  it("after a conflict it renews from the record it read: back to one replace per period", async () => {
+    const clock = new Clock();
+    const lease = new MemoryLease(clock);
+    const a = elector(lease, "a");
+    await a.attempt();
+    lease.overwrite({ ...lease.spec });
+    clock.advance(2_000);
+    await a.attempt();
+    const before = calls(lease);
+    for (let i = 0; i < 3; i++) {
+      clock.advance(2_000);
+      await a.attempt();
+    }
+    expect(calls(lease)).toEqual({ ...before, replace: before.replace + 3 });
+  });
+
+  it("ends the term when the conflict was a takeover, writing nothing over it", async () => {
+    const clock = new Clock();
+    const lease = new MemoryLease(clock);
+    const a = elector(lease, "a");
+    const term = await a.attempt();
+    lease.overwrite({ ...lease.spec, holderIdentity: "b", leaseTransitions: 1 });
+    clock.advance(2_000);
+    expect(await a.attempt()).toBeUndefined();
+    expect(term?.signal.aborted).toBe(true);
+    expect(calls(lease)).toEqual({ read: 2, create: 1, replace: 1 }); // the refused replace only
+    expect(lease.spec?.holderIdentity).toBe("b");
+  });
+
+  it("reads again on the try after an error, and never renews blind from a record it lost", async () => {
+    const clock = new Clock();
+    const lease = new MemoryLease(clock);
+    const a = elector(lease, "a");
+    const term = await a.attempt();
+    lease.failing = true;
+    clock.advance(2_000);
+    expect(await a.attempt()).toBe(term); // the renewal failed; the term runs on to its deadline
+    lease.failing = false;
+    clock.advance(2_000);
+    expect(await a.attempt()).toBe(term);
+    expect(calls(lease)).toEqual({ read: 2, create: 1, replace: 2 });
+  });
+
+  it("reads when its term has ended, even though the lease it wrote last may still be its own", async () => {
+    const clock = new Clock();
+    const lease = new MemoryLease(clock);
+    const a = elector(lease, "a");
+    const term = await a.attempt();
+    clock.advance(10_000); // frozen past the renew deadline
+    expect(term?.active).toBe(false);
+    const reads = lease.calls.read;
+    const next = await a.attempt();
+    expect(lease.calls.read).toBe(reads + 1);
+    expect(next).toBeUndefined(); // an ended term is never renewed
+    expect(a.leading).toBeUndefined();
+  });
+
+  it("a follower reads once per period and writes nothing; it takes over only after leaseDuration unchanged", async () => {
+    const clock = new Clock();
+    const lease = new MemoryLease(clock);
+    const a = elector(lease, "a");
+    const b = elector(lease, "b");
+    await a.attempt();
+    const before = calls(lease);
+    let tries = 0;
+    // a stops renewing (it died); b sees the same record for 15 s before it may take over.
+    expect(await b.attempt()).toBeUndefined();
+    tries++;
+    while (clock.now - 1_000_000 < 14_000) {
+      clock.advance(2_000);
+      expect(await b.attempt()).toBeUndefined();
+      tries++;
+    }
+    expect(calls(lease)).toEqual({ ...before, read: before.read + tries });
+    clock.advance(1_000); // 15 s since b first saw the record
+    expect(await b.attempt()).toBeDefined();
+    expect(lease.spec?.holderIdentity).toBe("b");
+    expect(lease.spec?.leaseTransitions).toBe(1);
+  });
+});

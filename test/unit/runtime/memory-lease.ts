@@ -1,6 +1,6 @@
 /** Test doubles for leader election: a hand-moved monotonic clock and a Lease kept in memory. */
 import type { V1LeaseSpec } from "@kubernetes/client-node";
-import type { LeaseStore } from "../../../src/runtime/leader.ts";
+import type { LeaseStore, StoredLease } from "../../../src/runtime/leader.ts";
 
 /** One monotonic clock for every replica of a test, moved by hand. */
 export class Clock {
@@ -20,10 +20,18 @@ export class MemoryLease implements LeaseStore {
   version = 0;
   latencyMs = 0;
   failing = false;
+  /** Requests received, by kind: what a leader or follower costs the API server. */
+  readonly calls = { read: 0, create: 0, replace: 0 };
   readonly clock: Clock;
 
   constructor(clock: Clock) {
     this.clock = clock;
+  }
+
+  /** Another writer changed the lease (its version moves, as on the API server). */
+  overwrite(spec: V1LeaseSpec) {
+    this.spec = spec;
+    this.version++;
   }
 
   private async wire<T>(apply: () => T): Promise<T> {
@@ -34,25 +42,28 @@ export class MemoryLease implements LeaseStore {
     return result;
   }
 
+  private stored(): StoredLease | undefined {
+    return this.spec ? { spec: { ...this.spec }, resourceVersion: String(this.version) } : undefined;
+  }
+
   read() {
-    return this.wire(() =>
-      this.spec ? { spec: { ...this.spec }, resourceVersion: String(this.version) } : undefined,
-    );
+    this.calls.read++;
+    return this.wire(() => this.stored());
   }
   create(spec: V1LeaseSpec) {
+    this.calls.create++;
     return this.wire(() => {
-      if (this.spec) return false;
-      this.spec = spec;
-      this.version++;
-      return true;
+      if (this.spec) return undefined;
+      this.overwrite(spec);
+      return this.stored();
     });
   }
   replace(spec: V1LeaseSpec, resourceVersion: string) {
+    this.calls.replace++;
     return this.wire(() => {
-      if (resourceVersion !== String(this.version)) return false;
-      this.spec = spec;
-      this.version++;
-      return true;
+      if (resourceVersion !== String(this.version)) return undefined;
+      this.overwrite(spec);
+      return this.stored();
     });
   }
 }

@@ -14,6 +14,7 @@ import {
   snapshot,
   target,
   types,
+  UID,
   version,
 } from "./builders.ts";
 
@@ -350,7 +351,10 @@ describe("decide", () => {
 
   it("schedules the next look at the renewal time", () => {
     const plan = decide(
-      snapshot({ versions: [version("1")], issuerSecrets: [mine("1")], target: inSyncTarget("1") }),
+      snapshot(
+        { versions: [version("1")], issuerSecrets: [mine("1")], target: inSyncTarget("1") },
+        { rollout: { strategy: "None" } },
+      ),
       at(30),
       options,
     );
@@ -554,5 +558,103 @@ describe("decide: the rollover gate (Restart and Observe)", () => {
   it("looks again within the re-check interval while a rollover is pending", () => {
     const plan = decide(rotated({ pods: [pod("a", 5)], workloads: [state()] }), at(11), options);
     expect(plan.requeueAfterMs).toBe(5000);
+  });
+});
+
+describe("decide: the consumer resync is spread over the period by uid", () => {
+  const PERIOD = 10 * 60_000; // shorter than the 31 minutes to the renewal: the resync is the next look
+  const resync = { ...options, consumerResyncMs: PERIOD };
+  /** A settled ClientCredential (secret 1 current, renewal at minute 61) with this uid and strategy. */
+  const settled = (uid: string, strategy = "Restart", overrides: Partial<Snapshot> = {}) => {
+    const base = snapshot(
+      {
+        versions: [version("1")],
+        issuerSecrets: [mine("1")],
+        target: inSyncTarget("1"),
+        consumers: { pods: [], workloads: [] },
+        ...overrides,
+      },
+      { rollout: { strategy } },
+    );
+    return { ...base, cc: { ...base.cc, uid } };
+  };
+  /** When the plan looks again, as a time. */
+  const nextLook = (given: Snapshot, t: Date) => {
+    const { requeueAfterMs } = decide(given, t, resync);
+    return requeueAfterMs === undefined ? undefined : t.getTime() + requeueAfterMs;
+  };
+  const uid = (i: number) => `${i.toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`;
+
+  it("gives two ClientCredentials created at the same instant different resync times", () => {
+    for (const strategy of ["Restart", "Observe"]) {
+      const a = nextLook(settled(UID, strategy), at(30)) as number;
+      const b = nextLook(settled(OTHER, strategy), at(30)) as number;
+      expect(a).not.toBe(b);
+      for (const next of [a, b]) {
+        expect(next).toBeGreaterThan(at(30).getTime());
+        expect(next).toBeLessThanOrEqual(at(30).getTime() + PERIOD + 1000);
+      }
+    }
+  });
+
+  it("spreads 1,000 ClientCredentials reconciled in the same instant over the whole period", () => {
+    const buckets = new Array(10).fill(0);
+    for (let i = 0; i < 1000; i++) {
+      const next = nextLook(settled(uid(i)), at(30)) as number;
+      const offset = next - at(30).getTime() - 1000; // [0, PERIOD)
+      buckets[Math.floor((offset / PERIOD) * 10)]++;
+    }
+    // Evenly spread: each tenth of the period has about 100 (not 1,000 in one minute).
+    for (const n of buckets) expect(n).toBeLessThan(150);
+  });
+
+  it("keeps a ClientCredential's slot whenever it is reconciled, and wakes it once per period", () => {
+    const given = settled(UID);
+    const slot = nextLook(given, at(30)) as number;
+    // Woken by other events in between: the slot stays.
+    for (const ms of [1, 60_000, slot - at(30).getTime() - 1001])
+      expect(nextLook(given, new Date(at(30).getTime() + ms))).toBe(slot);
+    // Reconciled at its slot (or a few ms late): the next one is one period on, never at once.
+    for (const late of [0, 5, 900]) expect(nextLook(given, new Date(slot + late))).toBe(slot + PERIOD);
+    // Just before its slot (a clock a little behind): the next slot, not a second wake-up at once.
+    expect(nextLook(given, new Date(slot - 10))).toBe(slot + PERIOD);
+  });
+
+  it.each<{ name: string; given: Snapshot; want: number | undefined }>([
+    { name: "strategy None looks again only at the renewal", given: settled(UID, "None"), want: 31 * 60_000 },
+    {
+      name: "no secret switched to yet: no resync (pods are not listed before there is one)",
+      given: settled(UID, "Restart", {
+        versions: [],
+        issuerSecrets: [],
+        target: { state: "missing" },
+        consumers: undefined,
+        issuer: { ok: false, reason: "IssuerError", message: "down" },
+      }),
+      want: undefined,
+    },
+  ])("$name", ({ given, want }) => {
+    expect(decide(given, at(30), resync).requeueAfterMs).toBe(want);
+  });
+
+  it("spreads the re-check of pods still reading a bootstrap Secret the same way", () => {
+    const reading = (id: string) => {
+      const base = bootstrapped([
+        {
+          name: "old",
+          createdAt: at(1).getTime(),
+          terminating: false,
+          workload: { kind: "Pod", name: "old", apiVersion: "v1" },
+        },
+      ]);
+      return { ...base, cc: { ...base.cc, uid: id } };
+    };
+    const a = decide(reading(UID), at(30), resync).requeueAfterMs as number;
+    const b = decide(reading(OTHER), at(30), resync).requeueAfterMs as number;
+    expect(a).not.toBe(b);
+    for (const ms of [a, b]) {
+      expect(ms).toBeGreaterThan(0);
+      expect(ms).toBeLessThanOrEqual(61_000);
+    }
   });
 });
