@@ -65,6 +65,11 @@ export interface Issuer {
   /** The uid of the ClientCredential recorded as the client's owner, if any. */
   clientOwner(clientId: string): Promise<string | undefined>;
   /**
+   * Where the issuer can be asked which client a ClientCredential owns (the embedded issuer's
+   * registry): Rotor need not record the id it chose before creating the client.
+   */
+  clientOwnedBy?(ownerUid: string): string | undefined;
+  /**
    * Records `ownerUid` as the owner unless another owner is recorded already; returns the owner
    * afterwards (undefined where the issuer cannot record one).
    */

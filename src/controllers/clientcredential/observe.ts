@@ -257,7 +257,9 @@ export class Observer {
         ),
       ),
     ];
-    if (!issuer || others.length === 0) return recorded;
+    if (!issuer) return recorded;
+    // Created by Rotor, its id not recorded yet (the issuer records the owner): ask the issuer.
+    if (others.length === 0) return recorded ?? issuer.clientOwnedBy?.(uid);
     const owned = async (id: string) => (await issuer.clientOwner(id).catch(() => undefined)) === uid;
     if (recorded && (await owned(recorded))) return recorded;
     // A few at most: forged Secrets must not turn into a flood of requests to the issuer.

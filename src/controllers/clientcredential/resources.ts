@@ -256,6 +256,8 @@ export interface VersionMeta {
   createdAt: string;
   mintId: string;
   rotateRequest: string | undefined;
+  /** Set when the secret was verified before it was stored: it is current from the start. */
+  activatedAt?: string | undefined;
 }
 
 /** A version Secret: immutable data, the only durable copy of a value the issuer never shows again. */
@@ -281,6 +283,7 @@ export function desiredVersion(
         [ANN_MINT_ID]: meta.mintId,
         [ANN_VALUE_KEY]: spec.keys.clientSecret,
         ...(meta.rotateRequest !== undefined ? { [ANN_ROTATE_REQUEST]: meta.rotateRequest } : {}),
+        ...(meta.activatedAt !== undefined ? { [ANN_ACTIVATED_AT]: meta.activatedAt } : {}),
       },
       ownerReferences: [ownerReference(owner)],
     },

@@ -71,6 +71,10 @@ export class EmbeddedIssuer implements Issuer {
     return this.registry.cached(clientId)?.ownerUid;
   }
 
+  clientOwnedBy(ownerUid: string): string | undefined {
+    return this.registry.ownedBy(ownerUid);
+  }
+
   claimClient(clientId: string, ownerUid: string): Promise<string | undefined> {
     return this.registry.update(clientId, (record) => {
       record.ownerUid ??= ownerUid;

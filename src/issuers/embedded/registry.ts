@@ -20,6 +20,7 @@ import { IssuerError, type IssuerSecret, type MintedSecret, type SecretRequest }
 export const MAX_SECRETS_PER_CLIENT = 10;
 const LABEL = "rotor.dev/embedded-client";
 const DATA_KEY = "client.json";
+const BY_OWNER = "owner-uid";
 
 export interface StoredSecret extends IssuerSecret {
   createdAt: string;
@@ -106,6 +107,7 @@ export class ClientRegistry {
       log,
       onFatal,
     });
+    this.informer.addIndex(BY_OWNER, (cached) => (cached.record?.ownerUid ? [cached.record.ownerUid] : []));
     this.informer.onEvent((cached) => {
       const clientId = cached.record?.clientId;
       const mine = clientId ? this.written.get(clientId) : undefined;
@@ -133,6 +135,15 @@ export class ClientRegistry {
   /** The cached record with this replica's writes applied (the token endpoint's and the leader's view). */
   cached(clientId: string): ClientRecord | undefined {
     return this.current(clientId)?.record;
+  }
+
+  /** The oldest client recorded as owned by this ClientCredential (with this replica's writes). */
+  ownedBy(ownerUid: string): string | undefined {
+    const records = [
+      ...[...this.written.values()].flatMap((w) => (w.record ? [w.record] : [])),
+      ...this.informer.byIndex(BY_OWNER, ownerUid).flatMap((c) => (c.record ? [c.record] : [])),
+    ].filter((r) => r.ownerUid === ownerUid && this.cached(r.clientId)?.ownerUid === ownerUid);
+    return records.sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0]?.clientId;
   }
 
   private current(

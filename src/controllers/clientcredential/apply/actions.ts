@@ -53,8 +53,10 @@ export const handlers: { [T in Action["type"]]: Handler<T> } = {
     const { cc } = snapshotOf(ctx);
     const clientId = action.clientId ?? randomUUID();
     // The chosen id is recorded before the client exists, so a crash in between does not leave
-    // a client nobody knows about.
-    if (!action.clientId) await ctx.writer.recordClientId(key(ctx, cc.name), clientId);
+    // a client nobody knows about — unless the issuer itself can say which client is this
+    // ClientCredential's (it records the owner with the client).
+    if (!action.clientId && !issuerOf(ctx).clientOwnedBy)
+      await ctx.writer.recordClientId(key(ctx, cc.name), clientId);
     const mintId = newMintId();
     let minted: MintedSecret;
     try {

@@ -10,6 +10,10 @@
  *                not, nothing is revoked: the version stays pending, the current secret stays in
  *                use, and the reconcile fails so the queue retries with backoff (`resume`).
  *   4. activate  the version is annotated activated-at: from here on it is the current secret.
+ *
+ * Where the token endpoint accepts the new secret at the first try (the embedded issuer always
+ * does), 3 comes before 2 and the version is stored activated (2–4 in one write). Nothing is lost
+ * by that order: a crash before the version is stored leaves an orphan nobody could have used.
  *   5. switch    the target Secret is written; the API server's time of that write is the switch.
  *   6. supersede the versions that were current before are annotated superseded-at (that time),
  *                and wait for the rollover gate in `decide`.
@@ -45,10 +49,12 @@ export async function install(
     tokenUrl: issuerOf(ctx).tokenUrl,
     caBundle: issuerOf(ctx).caBundle,
   };
+  const verifiedAtOnce = (await issuerOf(ctx).verify(content.clientId, content.value)).ok;
   const version = desiredVersion(ownerOf(ctx), snapshot.cc.spec, snapshot.secretName, content, {
     createdAt: isoSeconds(ctx.now),
     mintId: meta.mintId,
     rotateRequest: meta.rotateRequest,
+    activatedAt: verifiedAtOnce ? isoSeconds(ctx.now) : undefined,
   });
   try {
     await ctx.writer.createVersion(version);
@@ -62,7 +68,9 @@ export async function install(
       `could not store secret ${minted.id} in a version Secret (${describeError(error)}); it was revoked`,
     );
   }
-  await switchTo(ctx, content, version.metadata?.name as string, reason);
+  const versionName = version.metadata?.name as string;
+  if (verifiedAtOnce) await switchTarget(ctx, content, versionName, reason);
+  else await switchTo(ctx, content, versionName, reason);
 }
 
 /** Steps 3–6: verify, activate, switch the target, supersede the previous versions. */
@@ -72,8 +80,7 @@ export async function switchTo(
   versionName: string,
   reason: SwitchReason,
 ): Promise<void> {
-  const snapshot = snapshotOf(ctx);
-  const { namespace } = snapshot.cc;
+  const { namespace } = snapshotOf(ctx).cc;
   const failure = await verify(ctx, content);
   if (failure) {
     ctx.record(notes.verificationPending(content.secretId, failure));
@@ -83,6 +90,18 @@ export async function switchTo(
     );
   }
   await ctx.writer.annotate({ namespace, name: versionName }, { [ANN_ACTIVATED_AT]: isoSeconds(ctx.now) });
+  await switchTarget(ctx, content, versionName, reason);
+}
+
+/** Steps 5–6, for an activated version. */
+async function switchTarget(
+  ctx: ApplyContext,
+  content: SecretContent,
+  versionName: string,
+  reason: SwitchReason,
+): Promise<void> {
+  const snapshot = snapshotOf(ctx);
+  const { namespace } = snapshot.cc;
   const target = desiredTarget(ownerOf(ctx), snapshot.cc.spec, snapshot.secretName, content);
   const switchedAt =
     (await ctx.writer.writeTarget(target, snapshot.target.state === "missing")) ?? isoSeconds(ctx.now);

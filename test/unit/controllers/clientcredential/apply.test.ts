@@ -57,6 +57,8 @@ class FakeIssuer implements Issuer {
   readonly recordsClaims = true;
   owner: string | undefined;
   verifyResult: VerifyResult = { ok: true };
+  /** Answers to the first verifications, before verifyResult. */
+  verifyFirst: VerifyResult[] = [];
   readonly revoked: string[] = [];
   readonly minted: MintedSecret[] = [];
   async clientOwner() {
@@ -88,7 +90,7 @@ class FakeIssuer implements Issuer {
     this.revoked.push(secretId);
   }
   async verify() {
-    return this.verifyResult;
+    return this.verifyFirst.shift() ?? this.verifyResult;
   }
 }
 
@@ -121,16 +123,18 @@ const due = () =>
   snapshot({ versions: [version("1")], issuerSecrets: [mine("1")], target: inSyncTarget("1") });
 
 describe("apply: the rotation protocol", () => {
-  it("persists, verifies, activates, switches, then supersedes with the API server's time of the switch", async () => {
+  it("stores a secret verified at once activated, switches, then supersedes with the API server's time of the switch", async () => {
     const issuer = new FakeIssuer();
     const { ctx, writer, notes } = context(due(), issuer);
     await apply(ctx, { actions: [renewal], blocker: undefined, requeueAfterMs: undefined, notices: [] });
     expect(writer.calls).toEqual([
       "createVersion:app-11",
-      `annotate:app-11:${ANN_ACTIVATED_AT}`,
       "writeTarget:app",
       `annotate:app-1:${ANN_SUPERSEDED_AT}`,
     ]);
+    expect(writer.versions[0]?.metadata?.annotations?.[ANN_ACTIVATED_AT]).toBe(
+      at(61).toISOString().replace(".000", ""),
+    );
     expect(writer.annotations.get("app-1")).toEqual({ [ANN_SUPERSEDED_AT]: SERVER_TIME });
     // The expiry decide chose is the one minted; the description carries the ownership marker.
     expect(issuer.minted[0]?.expiration).toBe("2026-11-27T13:01:00.000Z");
@@ -139,6 +143,20 @@ describe("apply: the rotation protocol", () => {
     );
     expect(notes.map((n) => n.reason)).toEqual(["Rotated"]);
     expect(JSON.stringify(notes)).not.toContain("s3cr3t-value");
+  });
+
+  it("persists a secret not yet accepted first, then verifies, activates and switches", async () => {
+    const issuer = new FakeIssuer();
+    issuer.verifyFirst = [{ ok: false, permanent: false, reason: "token endpoint answered 503" }];
+    const { ctx, writer } = context(due(), issuer);
+    await apply(ctx, { actions: [renewal], blocker: undefined, requeueAfterMs: undefined, notices: [] });
+    expect(writer.calls).toEqual([
+      "createVersion:app-11",
+      `annotate:app-11:${ANN_ACTIVATED_AT}`,
+      "writeTarget:app",
+      `annotate:app-1:${ANN_SUPERSEDED_AT}`,
+    ]);
+    expect(writer.versions[0]?.metadata?.annotations).not.toHaveProperty(ANN_ACTIVATED_AT);
   });
 
   it("keeps a new secret the token endpoint refuses, revokes nothing and leaves the target alone", async () => {
