@@ -13,7 +13,7 @@ import { OcsTenants } from "../issuers/ocs/tenants.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import { Expectations } from "../runtime/expectations.ts";
 import type { Logger } from "../runtime/log.ts";
-import { type Manager, objectKey, ownerKey, watch } from "../runtime/manager.ts";
+import { type Manager, notStatusOnly, objectKey, ownerKey, watch } from "../runtime/manager.ts";
 import { KubeWriter } from "./clientcredential/apply/index.ts";
 import { ClientIdHolders } from "./clientcredential/holders.ts";
 import { IssuerResolver } from "./clientcredential/issuer-access.ts";
@@ -105,7 +105,7 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
       ),
     ),
     watches: [
-      watch(credentials, objectKey),
+      watch(credentials, objectKey, notStatusOnly),
       ...ownSecrets.informers.map((informer) => watch(informer, ownerKey(CLIENT_CREDENTIAL.kind))),
     ],
     onReconciled: (seconds, result) => metrics.reconcileDuration.observe({ result }, seconds),

@@ -34,7 +34,8 @@ export interface InformerOptions<T extends KubernetesObject> {
 }
 
 export type InformerEvent = "add" | "update" | "delete";
-type Handler<T> = (object: T, event: InformerEvent) => void;
+/** `old`: the object as the cache held it before an update. */
+type Handler<T> = (object: T, event: InformerEvent, old?: T) => void;
 
 const PAGE_SIZE = 500;
 const LIST_TIMEOUT_MS = 60_000;
@@ -322,11 +323,11 @@ export class SupervisedInformer<T extends KubernetesObject> {
     const kept = this.transform(object);
     this.store.set(key, kept);
     this.indexAdd(key, kept);
-    this.emit(kept, old ? "update" : "add");
+    this.emit(kept, old ? "update" : "add", old);
   }
 
-  private emit(object: T, event: InformerEvent): void {
-    for (const handler of this.handlers) handler(object, event);
+  private emit(object: T, event: InformerEvent, old?: T): void {
+    for (const handler of this.handlers) handler(object, event, old);
   }
 
   private indexAdd(key: string, object: T): void {

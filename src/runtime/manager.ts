@@ -10,6 +10,7 @@
  *   the Lease up; if they do not finish in time they are cancelled and the Lease is left to
  *   expire, so that no successor starts while a write of ours may still be on its way.
  */
+import { isDeepStrictEqual } from "node:util";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { Gauge, type Registry } from "prom-client";
 import { Controller, type ControllerOptions } from "./controller.ts";
@@ -34,10 +35,13 @@ export interface Watch {
 
 type Keys = string | undefined | Iterable<string>;
 
+/** Which informer events wake a controller; `old` is the object before an update. */
+export type Predicate<T> = (object: T, event: InformerEvent, old?: T) => boolean;
+
 export function watch<T extends KubernetesObject>(
   informer: SupervisedInformer<T>,
   keysOf: (object: T) => Keys,
-  when: (object: T, event: InformerEvent) => boolean = () => true,
+  when: Predicate<T> = () => true,
 ): Watch {
   const each = (keys: Keys, enqueue: (key: string) => void) => {
     if (typeof keys === "string") enqueue(keys);
@@ -45,8 +49,8 @@ export function watch<T extends KubernetesObject>(
   };
   return {
     subscribe: (enqueue) =>
-      informer.onEvent((object, event) => {
-        if (when(object, event)) each(keysOf(object), enqueue);
+      informer.onEvent((object, event, old) => {
+        if (when(object, event, old)) each(keysOf(object), enqueue);
       }),
     replay: (enqueue) => {
       for (const object of informer.list()) each(keysOf(object), enqueue);
@@ -72,20 +76,25 @@ export const ownerKey =
  * Passes adds, deletes and updates that change `metadata.generation` (the spec): a controller's
  * own status writes would otherwise wake it again, and that reconcile the next.
  */
-export function generationChanged<T extends KubernetesObject>(): (
-  object: T,
-  event: InformerEvent,
-) => boolean {
-  const seen = new Map<string, number | undefined>();
-  return (object, event) => {
-    const key = objectKey(object);
-    const generation = object.metadata?.generation;
-    const known = seen.has(key) && seen.get(key) === generation;
-    if (event === "delete") seen.delete(key);
-    else seen.set(key, generation);
-    return event !== "update" || !known;
-  };
-}
+export const generationChanged: Predicate<KubernetesObject> = (object, event, old) =>
+  event !== "update" || old?.metadata?.generation !== object.metadata?.generation;
+
+/**
+ * Passes every change but one of status alone: the spec, and the metadata a controller acts on
+ * (annotations, labels, finalizers, deletion). Without it, a reconcile that writes status —
+ * a failure it reports, say — would wake itself at once, past its backoff.
+ */
+export const notStatusOnly: Predicate<KubernetesObject> = (object, event, old) => {
+  if (event !== "update" || !old) return true;
+  const [a, b] = [old.metadata ?? {}, object.metadata ?? {}];
+  return (
+    a.generation !== b.generation ||
+    String(a.deletionTimestamp) !== String(b.deletionTimestamp) ||
+    !isDeepStrictEqual(a.annotations ?? {}, b.annotations ?? {}) ||
+    !isDeepStrictEqual(a.labels ?? {}, b.labels ?? {}) ||
+    !isDeepStrictEqual(a.finalizers ?? [], b.finalizers ?? [])
+  );
+};
 
 export interface ManagerOptions {
   log: Logger;

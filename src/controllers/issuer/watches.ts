@@ -22,7 +22,7 @@ export function issuerWatches(manager: Manager, kc: KubeConfig): Watch[] {
         namespace: issuer.metadata?.namespace,
         name: issuer.metadata?.name as string,
       });
-    return watch(informer, keyOf, generationChanged());
+    return watch(informer, keyOf, generationChanged);
   });
 }
 

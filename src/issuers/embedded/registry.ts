@@ -71,9 +71,13 @@ export function matchSecret(record: ClientRecord, candidate: string, now: Date):
   return found;
 }
 
-/** What the cache keeps of a registry Secret: the decoded record and the version to swap on. */
+/**
+ * What the cache keeps of a registry Secret: the decoded record, and what a compare-and-swap
+ * writes back unchanged (a Secret's type is immutable; its labels are kept).
+ */
 interface CachedRecord extends KubernetesObject {
   record: ClientRecord | undefined;
+  type: string | undefined;
 }
 
 const toCached = (secret: V1Secret): CachedRecord => ({
@@ -81,19 +85,20 @@ const toCached = (secret: V1Secret): CachedRecord => ({
     name: secret.metadata?.name,
     namespace: secret.metadata?.namespace,
     resourceVersion: secret.metadata?.resourceVersion,
+    labels: secret.metadata?.labels,
   },
   record: decodeRecord(secret),
+  type: secret.type,
 });
+
+type Known = { record: ClientRecord | undefined; resourceVersion: string; stored?: CachedRecord };
 
 export class ClientRegistry {
   private readonly core: CoreV1Api;
   private readonly namespace: string;
   private readonly informer: SupervisedInformer<CachedRecord>;
   /** This replica's own writes, until the informer has caught up with them. */
-  private readonly written = new Map<
-    string,
-    { record: ClientRecord | undefined; resourceVersion: string; at: number }
-  >();
+  private readonly written = new Map<string, Known & { at: number }>();
 
   constructor(kc: KubeConfig, namespace: string, log: Logger, onFatal: (reason: string) => void) {
     this.core = makeClient(kc, CoreV1Api);
@@ -146,13 +151,17 @@ export class ClientRegistry {
     return records.sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0]?.clientId;
   }
 
-  private current(
-    clientId: string,
-  ): { record: ClientRecord | undefined; resourceVersion: string } | undefined {
+  private current(clientId: string): Known | undefined {
     const mine = this.written.get(clientId);
     if (mine && Date.now() - mine.at < 60_000) return mine;
     const cached = this.informer.get(clientSecretName(clientId), this.namespace);
-    return cached && { record: cached.record, resourceVersion: cached.metadata?.resourceVersion ?? "" };
+    return (
+      cached && {
+        record: cached.record,
+        resourceVersion: cached.metadata?.resourceVersion ?? "",
+        stored: cached,
+      }
+    );
   }
 
   async create(
@@ -205,7 +214,7 @@ export class ClientRegistry {
    * from the API server after a conflict, so a write costs one request when nobody raced it.
    */
   async update<T>(clientId: string, change: (record: ClientRecord) => T): Promise<T> {
-    let known = this.current(clientId);
+    let known: Known | undefined = this.current(clientId);
     for (let attempt = 0; ; attempt++) {
       if (!known?.record || !known.resourceVersion) known = await this.readLive(clientId);
       const record = known.record;
@@ -222,9 +231,12 @@ export class ClientRegistry {
               name: clientSecretName(clientId),
               namespace: this.namespace,
               resourceVersion: known.resourceVersion,
-              labels: { [LABEL]: "true", "app.kubernetes.io/managed-by": "rotor" },
+              labels: known.stored?.metadata?.labels ?? {
+                [LABEL]: "true",
+                "app.kubernetes.io/managed-by": "rotor",
+              },
             },
-            type: "rotor.dev/embedded-client",
+            type: known.stored?.type ?? "rotor.dev/embedded-client",
             data: encode(copy),
           },
         });
@@ -238,15 +250,17 @@ export class ClientRegistry {
     }
   }
 
-  private async readLive(
-    clientId: string,
-  ): Promise<{ record: ClientRecord | undefined; resourceVersion: string }> {
+  private async readLive(clientId: string): Promise<Known> {
     try {
       const secret = await this.core.readNamespacedSecret({
         name: clientSecretName(clientId),
         namespace: this.namespace,
       });
-      return { record: decodeRecord(secret), resourceVersion: secret.metadata?.resourceVersion ?? "" };
+      return {
+        record: decodeRecord(secret),
+        resourceVersion: secret.metadata?.resourceVersion ?? "",
+        stored: toCached(secret),
+      };
     } catch (error) {
       if (isNotFound(error)) throw new IssuerError("ClientNotFound", `client ${clientId} does not exist`);
       throw error;
@@ -257,6 +271,7 @@ export class ClientRegistry {
     this.written.set(clientId, {
       record,
       resourceVersion: stored.metadata?.resourceVersion ?? "",
+      stored: toCached(stored),
       at: Date.now(),
     });
   }
