@@ -121,6 +121,8 @@ export class ClientCredentialReconciler implements Reconciler {
   private async carryOut(observation: Observation, plan: Plan, now: Date): Promise<Failure | undefined> {
     const { metrics, log } = this.deps;
     const minting = plan.actions.some((a) => MINTING.has(a.type));
+    const { namespace: ns, name } = observation.snapshot.cc;
+    log.debug({ key: `${ns}/${name}`, actions: plan.actions.map((a) => a.type) }, "carrying out a plan");
     try {
       await apply(this.contextFor(observation, now), plan);
       if (minting) metrics.rotations.inc({ result: "success" });

@@ -3,8 +3,8 @@
  * (GUID clients, at most 10 secrets each, a description and an expiration on every secret,
  * values that exist only in the response that creates them).
  */
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { isIP } from "node:net";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import type { CertificateSource } from "../../runtime/tls.ts";
@@ -41,6 +41,11 @@ export class EmbeddedIssuer implements Issuer {
   private readonly publicHost: string;
   private readonly tls: Pick<CertificateSource, "caBundle"> | undefined;
   private readonly now: () => Date;
+  /**
+   * Verifications reuse their connections (a TLS handshake per new secret would be most of the
+   * cost of issuing one): one agent per CA bundle, replaced when the bundle changes.
+   */
+  private agent: { ca: string | undefined; agent: HttpAgent } | undefined;
 
   constructor(options: EmbeddedIssuerOptions) {
     this.registry = options.registry;
@@ -154,10 +159,20 @@ export class EmbeddedIssuer implements Issuer {
     }
   }
 
+  private agentFor(secure: boolean, ca: string | undefined): HttpAgent {
+    if (!this.agent || this.agent.ca !== ca) {
+      this.agent?.agent.destroy();
+      const options = { keepAlive: true, maxSockets: 4 };
+      this.agent = { ca, agent: secure ? new HttpsAgent(options) : new HttpAgent(options) };
+    }
+    return this.agent.agent;
+  }
+
   private post(body: string): Promise<{ status: number; body: string }> {
     const url = new URL(this.verifyUrl);
     const secure = url.protocol === "https:";
     const send = secure ? httpsRequest : httpRequest;
+    const ca = secure ? this.tls?.caBundle() : undefined;
     return new Promise((resolve, reject) => {
       const req = send(
         url,
@@ -165,9 +180,10 @@ export class EmbeddedIssuer implements Issuer {
           method: "POST",
           headers: { "content-type": "application/x-www-form-urlencoded" },
           signal: AbortSignal.timeout(5000),
+          agent: this.agentFor(secure, ca),
           ...(secure
             ? {
-                ca: this.tls?.caBundle(),
+                ca,
                 // The certificate must name the public host (sent as SNI unless it is an address).
                 servername: isIP(this.publicHost) ? undefined : this.publicHost,
                 checkServerIdentity: (_host: string, cert: PeerCertificate) =>
