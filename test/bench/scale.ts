@@ -78,12 +78,18 @@ log("building Rotor (npm run build)");
 execFileSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: ["ignore", 2, 2] });
 const dir = mkdtempSync(join(tmpdir(), "rotor-bench-scale-"));
 const rotors: MeasuredRotor[] = [];
+const watchers: Watcher[] = [];
 let client: BenchClient | undefined;
-const cleanup = async () => {
-  for (const rotor of rotors) await rotor.process.stop().catch(() => undefined);
-  await client?.close().catch(() => undefined);
-  await stopControlPlane(dir);
-  rmSync(dir, { recursive: true, force: true });
+let cleaning: Promise<void> | undefined;
+const cleanup = () => {
+  cleaning ??= (async () => {
+    for (const watcher of watchers) await watcher.stop();
+    for (const rotor of rotors) await rotor.process.stop().catch(() => undefined);
+    await client?.close().catch(() => undefined);
+    await stopControlPlane(dir);
+    rmSync(dir, { recursive: true, force: true });
+  })();
+  return cleaning;
 };
 for (const signal of ["SIGINT", "SIGTERM"] as const)
   process.on(signal, () => {
@@ -125,11 +131,13 @@ try {
     const namespace = "bench";
     await bench.create("/api/v1/namespaces", { metadata: { name: namespace } });
     const watcher = new Watcher(bench, `${CC_API}/namespaces/${namespace}/clientcredentials`);
+    watchers.push(watcher);
     await watcher.start();
     const lease = new Watcher(
       bench,
       `/apis/coordination.k8s.io/v1/namespaces/${OPERATOR_NAMESPACE}/leases?fieldSelector=metadata.name%3Drotor-leader`,
     );
+    watchers.push(lease);
     await lease.start();
     const rotor = await startMeasuredRotor(plane);
     rotors.push(rotor);

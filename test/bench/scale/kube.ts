@@ -6,8 +6,10 @@
  */
 import { readFileSync } from "node:fs";
 import { Agent, request } from "undici";
+import { backoffDelay, sleep } from "../../../src/runtime/backoff.ts";
 
 export const CC_API = "/apis/rotor.dev/v1alpha1";
+const RETRY = { baseMs: 200, maxMs: 5000, jitter: "spread" } as const;
 
 export interface KubeObject {
   metadata: {
@@ -68,17 +70,28 @@ export class BenchClient {
     await this.call("DELETE", path);
   }
 
+  /**
+   * One request; retried when the API server refused it without acting on it (429, e.g. a CRD's
+   * storage still initialising; 503 right after a start).
+   */
   async call<T>(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<T> {
-    this.count(method, path);
-    const response = await request(`${this.server}${path}`, {
-      method: method as "GET",
-      dispatcher: this.agent,
-      headers: { accept: "application/json", ...(body === undefined ? {} : { "content-type": contentType }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.body.text();
-    if (response.statusCode >= 300) throw new KubeError(response.statusCode, `${method} ${path}`, text);
-    return (text ? JSON.parse(text) : undefined) as T;
+    for (let attempt = 0; ; attempt++) {
+      this.count(method, path);
+      const response = await request(`${this.server}${path}`, {
+        method: method as "GET",
+        dispatcher: this.agent,
+        headers: {
+          accept: "application/json",
+          ...(body === undefined ? {} : { "content-type": contentType }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.body.text();
+      if (response.statusCode < 300) return (text ? JSON.parse(text) : undefined) as T;
+      const error = new KubeError(response.statusCode, `${method} ${path}`, text);
+      if ((error.code !== 429 && error.code !== 503) || attempt >= 10) throw error;
+      await sleep(backoffDelay(RETRY, attempt));
+    }
   }
 
   /** A non-resource GET (e.g. /metrics), as text; the API server does not count these by resource. */
@@ -119,8 +132,9 @@ export class BenchClient {
     this.sent.set(key, (this.sent.get(key) ?? 0) + 1);
   }
 
+  /** Closes every connection, watches included (`close` would wait for them to end). */
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.agent.destroy();
   }
 }
 

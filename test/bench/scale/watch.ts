@@ -71,7 +71,8 @@ export class Watcher {
           },
         );
       } catch (error) {
-        if (this.abort.signal.aborted) return;
+        // Stopped, or the bench closed its client on the way out.
+        if (this.abort.signal.aborted || (error as { code?: string }).code === "UND_ERR_DESTROYED") return;
         process.stderr.write(`watch ${this.path} ended: ${(error as Error).message}; resuming\n`);
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
