@@ -115,7 +115,7 @@ export function table(r: Results): string {
     if ("skipped" in s) row("two shards", `skipped: ${s.skipped}`);
     else
       row(
-        `two shards (\`--watch-label-selector=rotor.dev/shard=a|b\`) splitting ${s.count ?? n} credentials: until all Ready; each shard's RSS / heap after GC`,
+        `two shards (\`--watch-label-selector=rotor.dev/shard=a\` and \`=b\`, a Lease each) splitting ${s.count ?? n} credentials: until all Ready; each shard's RSS / heap after GC`,
         `${seconds(s.seconds)}; ${s.shards.map((x) => `${x.name} (${x.count}): ${mib(x.rss)} / ${mib(x.heapUsed)} MiB`).join(", ")}`,
       );
   }
