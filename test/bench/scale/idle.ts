@@ -32,12 +32,12 @@ interface Point {
   leaseUpdates: number;
 }
 
-/** Watches Rotor for `seconds`; returns the whole span and, when it is longer, its first 30 s. */
+/** Watches Rotor for `seconds`; returns the whole span and, when it is longer, its first 30 s and the rest. */
 export async function measureIdle(
   rotor: MeasuredRotor,
   lease: Watcher,
   seconds: number,
-): Promise<{ whole: IdleSpan; first30s: IdleSpan | undefined }> {
+): Promise<{ whole: IdleSpan; first30s: IdleSpan | undefined; after30s: IdleSpan | undefined }> {
   let leaseUpdates = 0;
   const unsubscribe = lease.on((_object, type) => {
     if (type === "MODIFIED") leaseUpdates++;
@@ -58,7 +58,7 @@ export async function measureIdle(
     }
     await sleep(seconds * 1000 - (Date.now() - start.at));
     const end = await point();
-    return { whole: span(start, end), first30s: mid && span(start, mid) };
+    return { whole: span(start, end), first30s: mid && span(start, mid), after30s: mid && span(mid, end) };
   } finally {
     unsubscribe();
   }

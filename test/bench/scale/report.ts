@@ -17,7 +17,7 @@ export interface Results {
     cpuSeconds: number;
     memory: [Memory, Memory, Memory];
   };
-  idle?: { whole: IdleSpan; first30s: IdleSpan | undefined };
+  idle?: { whole: IdleSpan; first30s: IdleSpan | undefined; after30s: IdleSpan | undefined };
   storm?: StormResult & { requests: Map<string, number>; cpuSeconds: number; load: Load };
   shards?: ShardsResult & { count?: number };
 }
@@ -57,14 +57,14 @@ export function table(r: Results): string {
       perCredential(r.rotor.requests, n),
     );
     row(
-      "the same, the API server's `apiserver_request_total` (bench's own requests, watches and background subtracted)",
+      "the same, the API server's `apiserver_request_total` (bench's own requests, watches and background subtracted; includes the control plane's reactions, e.g. the garbage collector's)",
       perCredential(r.rotor.load.requests, n),
     );
   }
   if (r.floor)
     row(
-      "floor's requests per credential, as the API server counted them (check)",
-      perCredential(r.floor.load.requests, n),
+      "floor's requests per credential as the API server counted them, its own and the controllers' reactions (a check of the counting)",
+      perCredential(r.floor.load.served, n),
     );
   if (r.rotor) {
     row(
@@ -98,6 +98,7 @@ export function table(r: Results): string {
     };
     row(`idle, ${r.idle.whole.seconds.toFixed(0)} s after all are Ready`, idle(r.idle.whole));
     if (r.idle.first30s) row("… of which the first 30 s", idle(r.idle.first30s));
+    if (r.idle.after30s) row("… and the rest", idle(r.idle.after30s));
   }
   if (r.storm) {
     const s = r.storm;
