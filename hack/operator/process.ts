@@ -1,7 +1,7 @@
 /**
- * Runs Rotor as its own process, as in production: `node src/main.ts` with a service-account
- * token limited to deploy/rbac.yaml. Used by the tests and by `npm start`; its output is kept
- * so tests can check what it logged.
+ * Runs Rotor as its own process, as in production: `node src/main.ts` (or the compiled
+ * `dist/main.js`) with a service-account token limited to deploy/rbac.yaml. Used by the tests,
+ * the benchmarks and `npm start`; its output is kept so tests can check what it logged.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -79,6 +79,8 @@ export interface RotorProcess {
   signal(signal: NodeJS.Signals): void;
   /** Whether the current process is still running (a frozen one is). */
   readonly alive: boolean;
+  /** The pid of the current process (of the wrapper, when there is one). */
+  readonly pid: number | undefined;
   restart(): Promise<void>;
   stop(): Promise<void>;
   readonly restarts: number;
@@ -91,6 +93,10 @@ export interface StartOptions extends Identity {
   echo?: (chunk: string) => void;
   /** A command Rotor runs under, e.g. `["faketime", "-f", "-90s"]` to give it a clock of its own. */
   wrapper?: string[];
+  /** Run `dist/main.js` (built by `npm run build`), as production does, instead of `src/main.ts`. */
+  compiled?: boolean;
+  /** Extra flags for node itself, e.g. `--expose-gc` or `--inspect=127.0.0.1:9229`. */
+  nodeArgs?: string[];
 }
 
 export async function startRotor(cluster: Cluster, options: StartOptions = {}): Promise<RotorProcess> {
@@ -108,7 +114,8 @@ export async function startRotor(cluster: Cluster, options: StartOptions = {}): 
       command as string,
       [
         ...prefix,
-        join(root, "src", "main.ts"),
+        ...(options.nodeArgs ?? []),
+        options.compiled ? join(root, "dist", "main.js") : join(root, "src", "main.ts"),
         `--kubeconfig=${kubeconfig}`,
         `--namespace=${OPERATOR_NAMESPACE}`,
         `--port=${port}`,
@@ -173,6 +180,9 @@ export async function startRotor(cluster: Cluster, options: StartOptions = {}): 
     },
     get alive() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
+    get pid() {
+      return child?.pid;
     },
     async restart() {
       restarts++;
