@@ -123,7 +123,9 @@ export async function startRotor(cluster: Cluster, options: StartOptions = {}): 
         "--identity=rotor-local",
         ...(options.args ?? []),
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      // Its own process group, so that a signal reaches Rotor under a wrapper (faketime runs it as
+      // a child of its own): a Rotor left running would lead beside the next one (same identity).
+      { stdio: ["ignore", "pipe", "pipe"], detached: true },
     );
     child = started;
     const since = output.length;
@@ -152,6 +154,15 @@ export async function startRotor(cluster: Cluster, options: StartOptions = {}): 
     }
   };
 
+  /** To the process and everything it started (its group). */
+  const send = (c: ChildProcess, signal: NodeJS.Signals) => {
+    try {
+      if (c.pid !== undefined) process.kill(-c.pid, signal);
+    } catch {
+      c.kill(signal);
+    }
+  };
+
   const exited = (c: ChildProcess) =>
     c.exitCode !== null || c.signalCode !== null
       ? Promise.resolve()
@@ -172,11 +183,11 @@ export async function startRotor(cluster: Cluster, options: StartOptions = {}): 
     async kill(signal: NodeJS.Signals = "SIGKILL") {
       if (!child) return;
       const c = child;
-      c.kill(signal);
+      send(c, signal);
       await exited(c);
     },
     signal(signal: NodeJS.Signals) {
-      child?.kill(signal);
+      if (child) send(child, signal);
     },
     get alive() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
@@ -191,8 +202,8 @@ export async function startRotor(cluster: Cluster, options: StartOptions = {}): 
     async stop() {
       if (!child) return;
       const c = child;
-      c.kill("SIGTERM");
-      const timer = setTimeout(() => c.kill("SIGKILL"), 15_000);
+      send(c, "SIGTERM");
+      const timer = setTimeout(() => send(c, "SIGKILL"), 15_000);
       await exited(c);
       clearTimeout(timer);
     },
