@@ -9,6 +9,7 @@
  *
  *   npm run bench -- --count=1000 --concurrency=4 --idle=3m [--skip-floor] [--shards]
  *   npm run bench -- --phases=rotor,storm --count=200
+ *   npm run bench -- --phases=rotor --count=1000 --heap-snapshot   (what holds the heap)
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -23,7 +24,7 @@ import { removeFloor, runFloor } from "./scale/floor.ts";
 import { measureIdle } from "./scale/idle.ts";
 import { BenchClient, CC_API, forEachConcurrently } from "./scale/kube.ts";
 import { ApiServerLoad, rotorRequests } from "./scale/load.ts";
-import { cpuSeconds, diff } from "./scale/probe.ts";
+import { cpuSeconds, diff, summarizeHeap, writeHeapSnapshot } from "./scale/probe.ts";
 import { type Results, table } from "./scale/report.ts";
 import {
   isReady,
@@ -49,6 +50,8 @@ const { values } = parseArgs({
     phases: { type: "string", default: "floor,rotor,idle,storm" },
     "skip-floor": { type: "boolean", default: false },
     shards: { type: "boolean", default: false },
+    /** Writes a heap snapshot at N Ready and prints what holds the heap (stderr). */
+    "heap-snapshot": { type: "boolean", default: false },
   },
 });
 const count = Number(values.count);
@@ -170,6 +173,11 @@ try {
       cpuSeconds: cpuSecondsUsed,
       memory: [atZero, await (atHalf as Promise<Memory>), await memory(rotor)],
     };
+    if (values["heap-snapshot"]) {
+      const file = join(tmpdir(), `rotor-${count}.heapsnapshot`);
+      await writeHeapSnapshot(rotor.inspectPort, file);
+      log(`heap snapshot at ${count} Ready: ${file}\n${summarizeHeap(file)}`);
+    }
 
     if (phases.has("idle")) {
       log(`idle for ${idleSeconds} s`);

@@ -4,7 +4,7 @@
  * Prometheus text-format counters.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
 
 const ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
@@ -35,7 +35,32 @@ export interface MemoryUsage {
  * Forces a full garbage collection in a process started with `--inspect=127.0.0.1:<port>` and
  * returns its `process.memoryUsage()` right after.
  */
-export async function memoryAfterGc(inspectPort: number): Promise<MemoryUsage> {
+export function memoryAfterGc(inspectPort: number): Promise<MemoryUsage> {
+  return inspect(inspectPort, async (send) => {
+    await send("HeapProfiler.collectGarbage");
+    const reply = await send("Runtime.evaluate", {
+      expression: "JSON.stringify(process.memoryUsage())",
+      returnByValue: true,
+    });
+    return JSON.parse(String(reply.result?.result?.value)) as MemoryUsage;
+  });
+}
+
+/** Writes a heap snapshot of the process (after a full GC) to `file`. */
+export function writeHeapSnapshot(inspectPort: number, file: string): Promise<void> {
+  return inspect(inspectPort, async (send, on) => {
+    const out = createWriteStream(file);
+    on("HeapProfiler.addHeapSnapshotChunk", (params) => out.write(String(params.chunk)));
+    await send("HeapProfiler.collectGarbage");
+    await send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+    await new Promise<void>((resolve) => out.end(resolve));
+  });
+}
+
+type Send = (method: string, params?: Record<string, unknown>) => Promise<InspectorReply>;
+type On = (method: string, listener: (params: Record<string, unknown>) => void) => void;
+
+async function inspect<T>(inspectPort: number, session: (send: Send, on: On) => Promise<T>): Promise<T> {
   const targets = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as Array<{
     webSocketDebuggerUrl: string;
   }>;
@@ -43,15 +68,17 @@ export async function memoryAfterGc(inspectPort: number): Promise<MemoryUsage> {
   if (!url) throw new Error(`no inspector target on port ${inspectPort}`);
   const socket = new WebSocket(url);
   const pending = new Map<number, (message: InspectorReply) => void>();
+  const listeners = new Map<string, (params: Record<string, unknown>) => void>();
   let lastId = 0;
   socket.addEventListener("message", (event) => {
     const message = JSON.parse(String(event.data)) as InspectorReply;
     if (message.id !== undefined) pending.get(message.id)?.(message);
+    else if (message.method) listeners.get(message.method)?.(message.params ?? {});
   });
-  const send = (method: string, params: Record<string, unknown> = {}) =>
+  const send: Send = (method, params = {}) =>
     new Promise<InspectorReply>((resolve, reject) => {
       const id = ++lastId;
-      const timer = setTimeout(() => reject(new Error(`inspector: ${method} timed out`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`inspector: ${method} timed out`)), 300_000);
       pending.set(id, (message) => {
         clearTimeout(timer);
         if (message.error) reject(new Error(`inspector: ${method}: ${message.error.message}`));
@@ -66,19 +93,53 @@ export async function memoryAfterGc(inspectPort: number): Promise<MemoryUsage> {
     });
   });
   try {
-    await send("HeapProfiler.collectGarbage");
-    const reply = await send("Runtime.evaluate", {
-      expression: "JSON.stringify(process.memoryUsage())",
-      returnByValue: true,
-    });
-    return JSON.parse(String(reply.result?.result?.value)) as MemoryUsage;
+    return await session(send, (method, listener) => listeners.set(method, listener));
   } finally {
     socket.close();
   }
 }
 
+/**
+ * The heap by what holds it: self sizes summed per constructor (objects) or per kind (strings,
+ * arrays, code…), largest first. Enough to see what Rotor keeps per credential.
+ */
+export function summarizeHeap(file: string, top = 25): string {
+  const snapshot = JSON.parse(readFileSync(file, "utf8")) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+    strings: string[];
+  };
+  const fields = snapshot.snapshot.meta.node_fields;
+  const types = snapshot.snapshot.meta.node_types[0];
+  const [typeAt, nameAt, sizeAt] = ["type", "name", "self_size"].map((f) => fields.indexOf(f)) as [
+    number,
+    number,
+    number,
+  ];
+  const sizes = new Map<string, { bytes: number; count: number }>();
+  for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
+    const type = types[snapshot.nodes[i + typeAt] as number] as string;
+    const name = snapshot.strings[snapshot.nodes[i + nameAt] as number] as string;
+    const key = type === "object" || type === "closure" ? `${type} ${name}` : type;
+    const entry = sizes.get(key) ?? { bytes: 0, count: 0 };
+    entry.bytes += snapshot.nodes[i + sizeAt] as number;
+    entry.count++;
+    sizes.set(key, entry);
+  }
+  return [...sizes]
+    .sort((a, b) => b[1].bytes - a[1].bytes)
+    .slice(0, top)
+    .map(
+      ([key, { bytes, count }]) =>
+        `${(bytes / 2 ** 20).toFixed(1).padStart(7)} MiB ${String(count).padStart(8)}  ${key}`,
+    )
+    .join("\n");
+}
+
 interface InspectorReply {
   id?: number;
+  method?: string;
+  params?: Record<string, unknown>;
   error?: { message: string };
   result?: { result?: { value?: unknown } };
 }
