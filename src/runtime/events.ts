@@ -3,7 +3,7 @@
  * logged and never fails a reconcile. The same event for the same object within
  * `dedupeWindowMs` is sent once, so a retry loop cannot flood the API server.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { EventsV1Api, type KubeConfig, V1MicroTime } from "@kubernetes/client-node";
 import { makeClient } from "./kube.ts";
 import { describeError, type Logger, scrub } from "./log.ts";
@@ -43,7 +43,11 @@ export class EventRecorder {
 
   record(regarding: ObjectReference, type: EventType, reason: string, action: string, note: string): void {
     const safeNote = scrub(note).slice(0, 1024);
-    const key = `${regarding.uid ?? regarding.name}/${type}/${reason}/${safeNote}`;
+    // A digest, not the text: one entry per event of every object for the dedupe window.
+    const key = createHash("sha256")
+      .update(`${regarding.uid ?? regarding.name}/${type}/${reason}/${safeNote}`)
+      .digest("base64url")
+      .slice(0, 22);
     const now = Date.now();
     const last = this.recent.get(key);
     if (last !== undefined && now - last < this.dedupeWindowMs) return;

@@ -13,9 +13,15 @@
  * so that the process exits and Kubernetes restarts it — when the cache has not been healthy for
  * `maxUnhealthyMs`.
  */
-import { type KubeConfig, type KubernetesObject, RequestContext } from "@kubernetes/client-node";
+import {
+  type KubeConfig,
+  type KubernetesObject,
+  RequestContext,
+  type V1ObjectMeta,
+} from "@kubernetes/client-node";
 import { type Dispatcher, fetch } from "undici";
 import { backoffDelay } from "./backoff.ts";
+import { intern, internAll } from "./intern.ts";
 import { connectionPool, countApiRequest } from "./kube.ts";
 import { describeError, type Logger } from "./log.ts";
 
@@ -25,7 +31,7 @@ export interface InformerOptions<T extends KubernetesObject> {
   /** The collection's path, e.g. `/api/v1/namespaces/rotor-system/secrets`. */
   path: string;
   labelSelector?: string;
-  /** What is kept of each object (the default drops managedFields). Must keep `metadata`. */
+  /** What is kept of each object (default `trimObject`). Must keep `metadata`. */
   transform?: (object: KubernetesObject) => T;
   log: Logger;
   relistEveryMs?: number;
@@ -55,15 +61,41 @@ class StatusError extends Error {
   }
 }
 
-/** Drops what no reader needs and what is large: field managers, kubectl's last applied copy. */
-export function trimMetadata<T extends KubernetesObject>(object: KubernetesObject): T {
-  const { managedFields: _m, ...metadata } = object.metadata ?? {};
-  const annotations = metadata.annotations;
-  if (annotations?.["kubectl.kubernetes.io/last-applied-configuration"] !== undefined) {
-    const { "kubectl.kubernetes.io/last-applied-configuration": _l, ...rest } = annotations;
-    metadata.annotations = rest;
-  }
-  return { ...object, metadata } as T;
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
+/**
+ * The metadata a controller reads, with repeated strings interned: without field managers,
+ * kubectl's last applied copy (as large as the object), and anything else no reader needs.
+ */
+export function trimMetadata(metadata: V1ObjectMeta = {}): V1ObjectMeta {
+  const { [LAST_APPLIED]: _l, ...annotations } = metadata.annotations ?? {};
+  const time = (value: unknown) => (value ? new Date(value as string) : undefined);
+  return {
+    name: intern(metadata.name ?? ""),
+    namespace: metadata.namespace && intern(metadata.namespace),
+    uid: metadata.uid && intern(metadata.uid),
+    resourceVersion: metadata.resourceVersion,
+    generation: metadata.generation,
+    creationTimestamp: time(metadata.creationTimestamp),
+    deletionTimestamp: time(metadata.deletionTimestamp),
+    finalizers: metadata.finalizers && internAll(metadata.finalizers),
+    labels: metadata.labels && internAll(metadata.labels),
+    annotations: metadata.annotations && internAll(annotations),
+    ownerReferences: metadata.ownerReferences?.map(({ apiVersion, kind, name, uid, controller }) =>
+      internAll({ apiVersion, kind, name, uid, controller }),
+    ),
+  };
+}
+
+/** The default transform: the object with trimmed metadata and every other field interned. */
+export function trimObject<T extends KubernetesObject>(object: KubernetesObject): T {
+  const {
+    metadata,
+    apiVersion: _a,
+    kind: _k,
+    ...rest
+  } = object as KubernetesObject & Record<string, unknown>;
+  return { ...internAll(rest), metadata: trimMetadata(metadata) } as T;
 }
 
 const keyOf = (object: KubernetesObject) =>
@@ -92,7 +124,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
 
   constructor(options: InformerOptions<T>) {
     this.options = options;
-    this.transform = options.transform ?? trimMetadata;
+    this.transform = options.transform ?? trimObject;
   }
 
   /** Handlers run synchronously on the watch stream: they must only enqueue keys. */

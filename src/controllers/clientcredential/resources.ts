@@ -22,6 +22,7 @@ import {
   MANAGED_BY,
   SECRET_ID,
 } from "../../api/metadata.ts";
+import { trimMetadata } from "../../runtime/informer.ts";
 import { FIELD_MANAGER } from "../../runtime/kube.ts";
 import { labelValue, type Version } from "./model.ts";
 
@@ -71,26 +72,8 @@ export const digestOf = (stored: string) =>
 /** The informer's transform for the Secrets Rotor wrote (controllers/namespaces.ts). */
 export function cacheSecret(object: KubernetesObject): CachedSecret {
   const secret = object as V1Secret;
-  const m = secret.metadata ?? {};
-  const time = (value: unknown) => (value ? new Date(value as string) : undefined);
   return {
-    metadata: {
-      name: m.name,
-      namespace: m.namespace,
-      uid: m.uid,
-      resourceVersion: m.resourceVersion,
-      creationTimestamp: time(m.creationTimestamp),
-      deletionTimestamp: time(m.deletionTimestamp),
-      labels: m.labels,
-      annotations: m.annotations,
-      ownerReferences: m.ownerReferences?.map(({ apiVersion, kind, name, uid, controller }) => ({
-        apiVersion,
-        kind,
-        name,
-        uid,
-        controller,
-      })),
-    },
+    metadata: trimMetadata(secret.metadata),
     digests: Object.fromEntries(
       Object.entries(secret.data ?? {}).flatMap(([key, value]) => (value ? [[key, digestOf(value)]] : [])),
     ),

@@ -13,6 +13,7 @@ import { CoreV1Api, type KubeConfig, type KubernetesObject, type V1Secret } from
 import { isoSeconds } from "../../api/duration.ts";
 import { atLeast } from "../../runtime/expectations.ts";
 import { SupervisedInformer } from "../../runtime/informer.ts";
+import { internAll } from "../../runtime/intern.ts";
 import { isConflict, isNotFound, makeClient } from "../../runtime/kube.ts";
 import type { Logger } from "../../runtime/log.ts";
 import { IssuerError, type IssuerSecret, type MintedSecret, type SecretRequest } from "../issuer.ts";
@@ -87,7 +88,7 @@ const toCached = (secret: V1Secret): CachedRecord => ({
     resourceVersion: secret.metadata?.resourceVersion,
     labels: secret.metadata?.labels,
   },
-  record: decodeRecord(secret),
+  record: internAll(decodeRecord(secret)),
   type: secret.type,
 });
 
