@@ -67,6 +67,16 @@ export async function operatorKubeconfig(cluster: Cluster, identity: Identity = 
   return file;
 }
 
+/**
+ * The Node flags the image runs Rotor with (Dockerfile ENTRYPOINT; keep the two the same): a
+ * young generation of at most 2 MiB per semi-space. V8 otherwise grows it to 16 MiB under
+ * allocation bursts (a relist, a rotation storm) and keeps it: tens of MiB of RSS that hold
+ * nothing, for a little more frequent minor GC.
+ */
+export const PRODUCTION_NODE_FLAGS = (process.env.ROTOR_NODE_FLAGS ?? "--max-semi-space-size=2")
+  .split(" ")
+  .filter(Boolean);
+
 export interface RotorProcess {
   /** The token endpoint's listener (https unless Rotor runs with --token-endpoint-insecure-http). */
   readonly url: string;
@@ -114,6 +124,7 @@ export async function startRotor(cluster: Cluster, options: StartOptions = {}): 
       command as string,
       [
         ...prefix,
+        ...(options.compiled ? PRODUCTION_NODE_FLAGS : []),
         ...(options.nodeArgs ?? []),
         options.compiled ? join(root, "dist", "main.js") : join(root, "src", "main.ts"),
         `--kubeconfig=${kubeconfig}`,

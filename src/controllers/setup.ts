@@ -56,6 +56,7 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
   const ownSecrets = secretInformers(manager, kc, flags.watchNamespaces, `${LABEL_MANAGED_BY}=${MANAGED_BY}`);
   const holders = new ClientIdHolders();
   const expectations = new Expectations();
+  setInterval(() => expectations.sweep(), 30_000).unref();
   const secretsOf = (namespace: string, name: string) => ownSecrets.of(namespace)?.get(name, namespace);
   const writer = new KubeWriter(kc, {
     expectations,

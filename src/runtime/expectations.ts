@@ -41,6 +41,14 @@ export class Expectations {
   }
 
   /**
+   * Forgets what the caches show by now, for every owner: a write no reconcile reads back (the
+   * last status of a ClientCredential that is not due for months) must not be kept that long.
+   */
+  sweep(): void {
+    for (const owner of this.pending.keys()) this.unmet(owner);
+  }
+
+  /**
    * A write for `owner` of an object of `kind` (as `cache` holds it) whose answer carried
    * `resourceVersion` (undefined for a delete).
    */

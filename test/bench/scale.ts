@@ -147,6 +147,8 @@ try {
     await waitForLeader(rotor.process);
     await sleep(3000);
     const atZero = await memory(rotor);
+    const heapAtZero = join(tmpdir(), "rotor-0.heapsnapshot");
+    if (values["heap-snapshot"]) await writeHeapSnapshot(rotor.inspectPort, heapAtZero);
     log(`Rotor leads; RSS ${(atZero.rss / 1048576).toFixed(0)} MiB`);
 
     const names = Array.from({ length: count }, (_, i) => `app-${i}`);
@@ -176,12 +178,15 @@ try {
     if (values["heap-snapshot"]) {
       const file = join(tmpdir(), `rotor-${count}.heapsnapshot`);
       await writeHeapSnapshot(rotor.inspectPort, file);
-      log(`heap snapshot at ${count} Ready: ${file}\n${summarizeHeap(file)}`);
+      log(
+        `heap snapshots at 0 and ${count} Ready: ${heapAtZero}, ${file}; what grew:\n${summarizeHeap(file, heapAtZero)}`,
+      );
     }
 
     if (phases.has("idle")) {
       log(`idle for ${idleSeconds} s`);
       results.idle = await measureIdle(rotor, lease, idleSeconds);
+      results.afterIdle = await memory(rotor);
     }
     await lease.stop();
 

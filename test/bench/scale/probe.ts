@@ -103,7 +103,24 @@ async function inspect<T>(inspectPort: number, session: (send: Send, on: On) => 
  * The heap by what holds it: self sizes summed per constructor (objects) or per kind (strings,
  * arrays, code…), largest first. Enough to see what Rotor keeps per credential.
  */
-export function summarizeHeap(file: string, top = 25): string {
+export function summarizeHeap(file: string, baseline?: string, top = 30): string {
+  const sizes = heapBySize(file);
+  if (baseline)
+    for (const [key, { bytes, count }] of heapBySize(baseline)) {
+      const entry = sizes.get(key) ?? { bytes: 0, count: 0 };
+      sizes.set(key, { bytes: entry.bytes - bytes, count: entry.count - count });
+    }
+  return [...sizes]
+    .sort((a, b) => b[1].bytes - a[1].bytes)
+    .slice(0, top)
+    .map(
+      ([key, { bytes, count }]) =>
+        `${(bytes / 2 ** 20).toFixed(1).padStart(7)} MiB ${String(count).padStart(8)}  ${key}`,
+    )
+    .join("\n");
+}
+
+function heapBySize(file: string): Map<string, { bytes: number; count: number }> {
   const snapshot = JSON.parse(readFileSync(file, "utf8")) as {
     snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
     nodes: number[];
@@ -126,14 +143,7 @@ export function summarizeHeap(file: string, top = 25): string {
     entry.count++;
     sizes.set(key, entry);
   }
-  return [...sizes]
-    .sort((a, b) => b[1].bytes - a[1].bytes)
-    .slice(0, top)
-    .map(
-      ([key, { bytes, count }]) =>
-        `${(bytes / 2 ** 20).toFixed(1).padStart(7)} MiB ${String(count).padStart(8)}  ${key}`,
-    )
-    .join("\n");
+  return sizes;
 }
 
 interface InspectorReply {

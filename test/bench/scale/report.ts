@@ -18,6 +18,8 @@ export interface Results {
     memory: [Memory, Memory, Memory];
   };
   idle?: { whole: IdleSpan; first30s: IdleSpan | undefined; after30s: IdleSpan | undefined };
+  /** Rotor's memory once the idle phase is over (what it keeps, without the creation's garbage). */
+  afterIdle?: Memory;
   storm?: StormResult & { requests: Map<string, number>; cpuSeconds: number; load: Load };
   shards?: ShardsResult & { count?: number };
 }
@@ -97,6 +99,13 @@ export function table(r: Results): string {
       return `${perSecond(span.requests, span.seconds)} requests/s (${lease}), ${span.writesBesidesLease} objects written besides the Lease, ${span.reconciles} reconciles, CPU ${((span.cpuSeconds / span.seconds) * 100).toFixed(1)}% of a core`;
     };
     row(`idle, ${r.idle.whole.seconds.toFixed(0)} s after all are Ready`, idle(r.idle.whole));
+    if (r.afterIdle && r.rotor) {
+      const [m0] = r.rotor.memory;
+      row(
+        `Rotor RSS / V8 heap used after the idle phase (${n} Ready)`,
+        `**${mib(r.afterIdle.rss)}** / ${mib(r.afterIdle.heapUsed)} MiB (+${((r.afterIdle.rss - m0.rss) / n / 1024).toFixed(1)} / +${((r.afterIdle.heapUsed - m0.heapUsed) / n / 1024).toFixed(1)} KiB per credential)`,
+      );
+    }
     if (r.idle.first30s) row("… of which the first 30 s", idle(r.idle.first30s));
     if (r.idle.after30s) row("… and the rest", idle(r.idle.after30s));
   }

@@ -59,6 +59,16 @@ describe("expectations of Rotor's own writes", () => {
     expect(expectations.unmet("uid-1")).toBe("Secret/team/app-1");
   });
 
+  it("sweeps what the caches show for owners no reconcile reads back", () => {
+    const secrets = cache({ "app-1": "100" });
+    const expectations = new Expectations();
+    expectations.wrote("uid-1", "Secret", secrets.lookup, at, "100");
+    expectations.wrote("uid-2", "Secret", secrets.lookup, { ...at, name: "app-2" }, "7");
+    expectations.sweep();
+    expect((expectations as unknown as { pending: Map<string, unknown> }).pending.has("uid-1")).toBe(false);
+    expect(expectations.unmet("uid-2")).toBe("Secret/team/app-2");
+  });
+
   it("drops an expectation the cache never meets after its time to live", () => {
     let now = 0;
     const expectations = new Expectations(30_000, () => now);
