@@ -316,14 +316,9 @@ export class SupervisedInformer<T extends KubernetesObject> {
     let buffered = "";
     try {
       for await (const chunk of response.body) {
-        buffered += decoder.decode(chunk as Uint8Array, { stream: true });
-        let newline = buffered.indexOf("\n");
-        while (newline >= 0) {
-          const line = buffered.slice(0, newline);
-          buffered = buffered.slice(newline + 1);
-          if (line.trim()) this.apply(JSON.parse(line));
-          newline = buffered.indexOf("\n");
-        }
+        const lines = (buffered + decoder.decode(chunk as Uint8Array, { stream: true })).split("\n");
+        buffered = lines.pop() ?? "";
+        for (const line of lines) if (line.trim()) this.apply(JSON.parse(line));
       }
     } catch (error) {
       // The timeout of a quiet connection ends this watch like the server's own timeout would.

@@ -159,11 +159,27 @@ export class EmbeddedIssuer implements Issuer {
     }
   }
 
+  /**
+   * The TLS options live on the agent, not on each request: a per-request checkServerIdentity
+   * makes Node open a new connection every time.
+   */
   private agentFor(secure: boolean, ca: string | undefined): HttpAgent {
     if (!this.agent || this.agent.ca !== ca) {
       this.agent?.agent.destroy();
       const options = { keepAlive: true, maxSockets: 4 };
-      this.agent = { ca, agent: secure ? new HttpsAgent(options) : new HttpAgent(options) };
+      this.agent = {
+        ca,
+        agent: secure
+          ? new HttpsAgent({
+              ...options,
+              ca,
+              // The certificate must name the public host (sent as SNI unless it is an address).
+              servername: isIP(this.publicHost) ? undefined : this.publicHost,
+              checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+                checkServerIdentity(this.publicHost, cert),
+            })
+          : new HttpAgent(options),
+      };
     }
     return this.agent.agent;
   }
@@ -181,15 +197,6 @@ export class EmbeddedIssuer implements Issuer {
           headers: { "content-type": "application/x-www-form-urlencoded" },
           signal: AbortSignal.timeout(5000),
           agent: this.agentFor(secure, ca),
-          ...(secure
-            ? {
-                ca,
-                // The certificate must name the public host (sent as SNI unless it is an address).
-                servername: isIP(this.publicHost) ? undefined : this.publicHost,
-                checkServerIdentity: (_host: string, cert: PeerCertificate) =>
-                  checkServerIdentity(this.publicHost, cert),
-              }
-            : {}),
         },
         (res) => {
           const chunks: Buffer[] = [];
