@@ -19,7 +19,7 @@ const FLAGS = {
   "token-endpoint-insecure-http": { type: "boolean", default: false },
   "issuer-url": { type: "string" },
   "log-level": { type: "string", default: process.env.ROTOR_LOG_LEVEL ?? "info" },
-  workers: { type: "string", default: "4" },
+  workers: { type: "string", default: "8" },
   identity: { type: "string", default: process.env.POD_NAME ?? hostname() },
   "leader-elect": { type: "boolean", default: true },
   "leader-election-id": { type: "string", default: "rotor-leader" },

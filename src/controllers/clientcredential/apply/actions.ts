@@ -75,8 +75,12 @@ export const handlers: { [T in Action["type"]]: Handler<T> } = {
       if (error instanceof IssuerError && error.kind === "ClientExists") return;
       throw error;
     }
-    ctx.record(notes.clientCreated(clientId));
-    await install(ctx, minted, { clientId, mintId, rotateRequest: undefined }, "Issued");
+    try {
+      await install(ctx, minted, { clientId, mintId, rotateRequest: undefined }, "IssuedToNewClient");
+    } catch (error) {
+      ctx.record(notes.clientCreated(clientId));
+      throw error;
+    }
   },
 
   async claimClient(ctx) {

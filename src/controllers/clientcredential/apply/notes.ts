@@ -76,10 +76,17 @@ export const notes = {
       "Verify",
       `The token endpoint did not accept new secret ${secretId} yet (${failure}); Rotor keeps the current secret, keeps the new one and tries again with backoff`,
     ),
-  switched: (reason: "Issued" | "Rotated", secretId: string, notAfter: string, secretName: string) =>
+  /** One event for a new client and its first secret (the client's own is recorded only if the switch fails). */
+  switched: (
+    reason: "Issued" | "Rotated" | "IssuedToNewClient",
+    secretId: string,
+    notAfter: string,
+    secretName: string,
+    clientId: string,
+  ) =>
     normal(
-      reason,
-      reason === "Issued" ? "Issue" : "Rotate",
-      `${reason === "Issued" ? "Issued" : "Rotated to"} secret ${secretId} (expires ${notAfter}); verified at the token endpoint and written to Secret ${secretName}`,
+      reason === "Rotated" ? "Rotated" : "Issued",
+      reason === "Rotated" ? "Rotate" : "Issue",
+      `${reason === "IssuedToNewClient" ? `Created client ${clientId} at the issuer and issued` : reason === "Issued" ? "Issued" : "Rotated to"} secret ${secretId} (expires ${notAfter}); verified at the token endpoint and written to Secret ${secretName}`,
     ),
 };

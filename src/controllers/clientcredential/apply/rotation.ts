@@ -29,7 +29,7 @@ import { type ApplyContext, issuerOf, ownerOf, snapshotOf } from "./context.ts";
 import { ApplyError } from "./errors.ts";
 import { notes } from "./notes.ts";
 
-export type SwitchReason = "Issued" | "Rotated";
+export type SwitchReason = "Issued" | "Rotated" | "IssuedToNewClient";
 
 const VERIFY_BACKOFF = { baseMs: 250, maxMs: 4000 };
 
@@ -110,7 +110,9 @@ async function switchTarget(
   );
   for (const v of previous)
     await ctx.writer.annotate({ namespace, name: v.name }, { [ANN_SUPERSEDED_AT]: switchedAt });
-  ctx.record(notes.switched(reason, content.secretId, content.notAfter, snapshot.secretName));
+  ctx.record(
+    notes.switched(reason, content.secretId, content.notAfter, snapshot.secretName, content.clientId),
+  );
 }
 
 /** Undefined when the token endpoint accepted the secret; else why not (safe to show). */
