@@ -1,7 +1,9 @@
 /**
- * The ClientCredential reconciler: observe → decide → apply, then observe again and report.
- * Level-based and idempotent: it never trusts which event woke it. The clock is read once per
- * reconcile; every decision, write and status of that reconcile uses that reading.
+ * The ClientCredential reconciler: observe (caches) → decide → apply; a reconcile that wrote
+ * nothing reports (status, events). One that wrote leaves the report to the next, which reads
+ * its writes back from the caches. Level-based and idempotent: it never trusts which event woke
+ * it. The clock is read once per reconcile; every decision, write and status of that reconcile
+ * uses that reading.
  */
 import { isDeepStrictEqual } from "node:util";
 import { setCondition } from "../../runtime/conditions.ts";

@@ -1,7 +1,9 @@
+import { isDeepStrictEqual } from "node:util";
 /** computeStatus and the notices a reconcile reports: tables of snapshots, plans and conditions. */
 import { describe, expect, it } from "vitest";
 import type { Failure } from "../../../../src/controllers/clientcredential/apply/errors.ts";
 import type { Blocker, Notice, Plan, Snapshot } from "../../../../src/controllers/clientcredential/model.ts";
+import { comparable } from "../../../../src/controllers/clientcredential/reconciler.ts";
 import { mergeNotices } from "../../../../src/controllers/clientcredential/report.ts";
 import { computeStatus } from "../../../../src/controllers/clientcredential/status.ts";
 import { at, inSyncTarget, iso, mine, snapshot, version } from "./builders.ts";
@@ -111,5 +113,46 @@ describe("mergeNotices", () => {
         [notice("ConsumersOutlivedSecret", "new"), notice("RolloutPaused")],
       ),
     ).toEqual([notice("ConsumersOutlivedSecret", "old"), notice("RolloutPaused")]);
+  });
+});
+
+describe("a status that changes nothing is not written again", () => {
+  const built = {
+    clientId: "c",
+    currentSecretId: undefined,
+    conditions: [
+      {
+        type: "Ready",
+        status: "True" as const,
+        reason: "Issued",
+        message: "m",
+        lastTransitionTime: "2026-11-27T10:00:00Z",
+        observedGeneration: 1,
+      },
+    ],
+  };
+  // As it reads back from the API server: keys in another order, no undefined fields, a later
+  // transition time.
+  const readBack = {
+    conditions: [
+      {
+        observedGeneration: 1,
+        message: "m",
+        reason: "Issued",
+        lastTransitionTime: "2026-11-27T10:05:00Z",
+        status: "True" as const,
+        type: "Ready",
+      },
+    ],
+    clientId: "c",
+  };
+
+  it("compares equal to what it reads back as", () => {
+    expect(comparable(built)).toEqual(comparable(readBack));
+    expect(isDeepStrictEqual(comparable(built), comparable(readBack))).toBe(true);
+  });
+
+  it("differs when a field differs", () => {
+    expect(isDeepStrictEqual(comparable(built), comparable({ ...readBack, clientId: "d" }))).toBe(false);
   });
 });
