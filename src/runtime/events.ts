@@ -21,6 +21,7 @@ export type EventType = "Normal" | "Warning";
 export class EventRecorder {
   private readonly api: EventsV1Api;
   private readonly recent = new Map<string, number>();
+  private prunedAt = 0;
 
   private readonly controller: string;
   private readonly instance: string;
@@ -52,7 +53,8 @@ export class EventRecorder {
     const last = this.recent.get(key);
     if (last !== undefined && now - last < this.dedupeWindowMs) return;
     this.recent.set(key, now);
-    if (this.recent.size > 10_000) this.prune(now);
+    // Past 10,000 entries, expired ones are dropped, at most every 10 s (not at every event).
+    if (this.recent.size > 10_000 && now - this.prunedAt > 10_000) this.prune(now);
     this.log.info(
       { object: `${regarding.kind}/${regarding.namespace ?? ""}/${regarding.name}`, type, reason },
       safeNote,
@@ -81,6 +83,7 @@ export class EventRecorder {
   }
 
   private prune(now: number): void {
+    this.prunedAt = now;
     for (const [key, at] of this.recent) if (now - at >= this.dedupeWindowMs) this.recent.delete(key);
   }
 }

@@ -22,6 +22,8 @@ export const MAX_SECRETS_PER_CLIENT = 10;
 const LABEL = "rotor.dev/embedded-client";
 const DATA_KEY = "client.json";
 const BY_OWNER = "owner-uid";
+/** How long this replica's own write stands in for the cache at most. */
+const WRITTEN_TTL_MS = 60_000;
 
 export interface StoredSecret extends IssuerSecret {
   createdAt: string;
@@ -100,6 +102,7 @@ export class ClientRegistry {
   private readonly informer: SupervisedInformer<CachedRecord>;
   /** This replica's own writes, until the informer has caught up with them. */
   private readonly written = new Map<string, Known & { at: number }>();
+  private prunedAt = 0;
 
   constructor(kc: KubeConfig, namespace: string, log: Logger, onFatal: (reason: string) => void) {
     this.core = makeClient(kc, CoreV1Api);
@@ -114,11 +117,15 @@ export class ClientRegistry {
       onFatal,
     });
     this.informer.addIndex(BY_OWNER, (cached) => (cached.record?.ownerUid ? [cached.record.ownerUid] : []));
-    this.informer.onEvent((cached) => {
+    this.informer.onEvent((cached, event) => {
       const clientId = cached.record?.clientId;
       const mine = clientId ? this.written.get(clientId) : undefined;
-      if (clientId && mine && atLeast(cached.metadata?.resourceVersion, mine.resourceVersion))
-        this.written.delete(clientId);
+      if (!clientId || !mine) return;
+      const caughtUp =
+        event === "delete"
+          ? mine.record === undefined
+          : atLeast(cached.metadata?.resourceVersion, mine.resourceVersion);
+      if (caughtUp) this.written.delete(clientId);
     });
   }
 
@@ -154,7 +161,7 @@ export class ClientRegistry {
 
   private current(clientId: string): Known | undefined {
     const mine = this.written.get(clientId);
-    if (mine && Date.now() - mine.at < 60_000) return mine;
+    if (mine && Date.now() - mine.at < WRITTEN_TTL_MS) return mine;
     const cached = this.informer.get(clientSecretName(clientId), this.namespace);
     return (
       cached && {
@@ -268,7 +275,22 @@ export class ClientRegistry {
     }
   }
 
+  /**
+   * Keeps this replica's write until the cache shows it. The watch may deliver it before the
+   * write's answer arrives: then there is nothing to keep. Entries past their minute (a watch
+   * event lost) are dropped, so the map stays as small as the writes in flight.
+   */
   private remember(clientId: string, record: ClientRecord, stored: V1Secret): void {
+    const now = Date.now();
+    if (now - this.prunedAt > 10_000) {
+      this.prunedAt = now;
+      for (const [id, entry] of this.written) if (now - entry.at >= WRITTEN_TTL_MS) this.written.delete(id);
+    }
+    const cached = this.informer.get(clientSecretName(clientId), this.namespace)?.metadata?.resourceVersion;
+    if (atLeast(cached, stored.metadata?.resourceVersion ?? "")) {
+      this.written.delete(clientId);
+      return;
+    }
     this.written.set(clientId, {
       record,
       resourceVersion: stored.metadata?.resourceVersion ?? "",
