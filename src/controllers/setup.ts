@@ -6,7 +6,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { Counter, type Registry } from "prom-client";
 import { CLIENT_CREDENTIAL, GROUP, VERSION } from "../api/group.ts";
-import { LABEL_MANAGED_BY, MANAGED_BY } from "../api/metadata.ts";
+import { LABEL_MANAGED_BY, LABEL_ROLE, MANAGED_BY } from "../api/metadata.ts";
 import type { Flags } from "../flags.ts";
 import type { Issuer } from "../issuers/issuer.ts";
 import { OcsTenants } from "../issuers/ocs/tenants.ts";
@@ -48,12 +48,18 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
     name: plural,
     kc,
     path: `/apis/${GROUP}/${VERSION}/${plural}`,
-    // Sharding: several Rotor Deployments, each with its own selector and Lease (README "Sharding").
+    // Sharding: several Rotor Deployments, each with its own selector and Lease (README "Scale").
     labelSelector: flags.watchLabelSelector,
   });
-  // Only the Secrets Rotor wrote (label-selected): never a cache of every Secret in the cluster;
-  // in the namespaces Rotor serves (--watch-namespaces, controllers/namespaces.ts).
-  const ownSecrets = secretInformers(manager, kc, flags.watchNamespaces, `${LABEL_MANAGED_BY}=${MANAGED_BY}`);
+  // Only the version and target Secrets Rotor wrote (label-selected): never a cache of every
+  // Secret in the cluster, nor of the embedded issuer's records (its registry caches those); in
+  // the namespaces Rotor serves (--watch-namespaces, controllers/namespaces.ts).
+  const ownSecrets = secretInformers(
+    manager,
+    kc,
+    flags.watchNamespaces,
+    `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_ROLE}`,
+  );
   const holders = new ClientIdHolders();
   const expectations = new Expectations();
   setInterval(() => expectations.sweep(), 30_000).unref();

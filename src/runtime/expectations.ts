@@ -41,6 +41,20 @@ export class Expectations {
   }
 
   /**
+   * Resolves once the caches show every write for `owner` (true), or after `timeoutMs` (false).
+   * Watch events usually arrive within milliseconds; a reconcile waits for them rather than
+   * going round the queue again.
+   */
+  async settled(owner: string, timeoutMs: number, pollMs = 10): Promise<boolean> {
+    const deadline = this.now() + timeoutMs;
+    while (this.unmet(owner) !== undefined) {
+      if (this.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+    return true;
+  }
+
+  /**
    * Forgets what the caches show by now, for every owner: a write no reconcile reads back (the
    * last status of a ClientCredential that is not due for months) must not be kept that long.
    */

@@ -81,6 +81,11 @@ export class Observer {
     this.holderOf = holderOf;
   }
 
+  /** Waits (bounded) until the caches show this reconcile's writes for the ClientCredential `uid`. */
+  settled(uid: string, timeoutMs: number): Promise<boolean> {
+    return this.caches.expectations.settled(uid, timeoutMs);
+  }
+
   async observe(namespace: string, name: string): Promise<ObserveResult> {
     const { credentials, expectations } = this.caches;
     const secrets = this.caches.secrets(namespace);

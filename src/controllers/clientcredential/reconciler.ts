@@ -1,9 +1,8 @@
 /**
- * The ClientCredential reconciler: observe (caches) → decide → apply; a reconcile that wrote
- * nothing reports (status, events). One that wrote leaves the report to the next, which reads
- * its writes back from the caches. Level-based and idempotent: it never trusts which event woke
- * it. The clock is read once per reconcile; every decision, write and status of that reconcile
- * uses that reading.
+ * The ClientCredential reconciler: observe (caches) → decide → apply, then observe again from
+ * the caches once they show the writes, and report (status, events). Level-based and
+ * idempotent: it never trusts which event woke it. The clock is read once per reconcile; every
+ * decision, write and status of that reconcile uses that reading.
  */
 import { isDeepStrictEqual } from "node:util";
 import { setCondition } from "../../runtime/conditions.ts";
@@ -87,11 +86,24 @@ export class ClientCredentialReconciler implements Reconciler {
     const failure = await this.carryOut(observed, plan, now);
     if (failure) return this.report(observed, plan, failure, now);
     if (plan.actions.some((a) => a.type === "removeFinalizer")) return {};
-    // The next reconcile reads these writes back from the caches (the watch events of the
-    // writes wake it; expectations hold it until the caches show them) and reports: no second
-    // read of the API server here. The notices of this plan are reported with it.
-    this.carried.set(key, mergeNotices(this.carried.get(key) ?? [], plan.notices));
-    return { requeueAfterMs: SETTLE_MS };
+    // The writes are read back from the caches, not the API server: once their watch events
+    // have arrived (expectations), usually within milliseconds. Then the fresh decision is
+    // reported here; if it has more to do, or the caches are slow, the next reconcile does.
+    const merged = mergeNotices(this.carried.get(key) ?? [], plan.notices);
+    this.carried.delete(key);
+    const after = (await observer.settled(observed.snapshot.cc.uid, SETTLE_MS))
+      ? await observer.observe(namespace, name)
+      : undefined;
+    if (!after?.found || after.stale !== undefined || after.invalidSpec !== undefined) {
+      if (after?.found !== false) this.carried.set(key, merged);
+      return { requeueAfterMs: SETTLE_MS };
+    }
+    const next = decide(after.snapshot, now, this.options);
+    if (next.actions.length > 0) {
+      this.carried.set(key, merged);
+      return { requeueAfterMs: SETTLE_MS };
+    }
+    return this.report(after, { ...next, notices: mergeNotices(merged, next.notices) }, undefined, now);
   }
 
   /** A spec the schema refuses (admission should have): said in Ready, written once per change. */

@@ -67,7 +67,8 @@ export interface CachedSecret extends KubernetesObject {
  * public text, so the digest reveals nothing a reader of the cache could use.
  */
 export const digestOf = (stored: string) =>
-  createHash("sha256").update(stored).digest("base64url").slice(0, 22);
+  // A fresh string of 22 characters: a slice of a longer one would keep that one alive.
+  createHash("sha256").update(stored).digest().toString("base64url", 0, 16);
 
 /** The informer's transform for the Secrets Rotor wrote (controllers/namespaces.ts). */
 export function cacheSecret(object: KubernetesObject): CachedSecret {

@@ -69,6 +69,16 @@ describe("expectations of Rotor's own writes", () => {
     expect(expectations.unmet("uid-2")).toBe("Secret/team/app-2");
   });
 
+  it("waits until the caches show the writes, or gives up after its time", async () => {
+    const secrets = cache({});
+    const expectations = new Expectations();
+    expectations.wrote("uid-1", "Secret", secrets.lookup, at, "100");
+    setTimeout(() => secrets.store.set("app-1", "100"), 30);
+    expect(await expectations.settled("uid-1", 2000, 5)).toBe(true);
+    expectations.wrote("uid-1", "Secret", secrets.lookup, at, "200");
+    expect(await expectations.settled("uid-1", 50, 5)).toBe(false);
+  });
+
   it("drops an expectation the cache never meets after its time to live", () => {
     let now = 0;
     const expectations = new Expectations(30_000, () => now);
