@@ -99,6 +99,8 @@ export function table(r: Results): string {
       return `${perSecond(span.requests, span.seconds)} requests/s (${lease}), ${span.writesBesidesLease} objects written besides the Lease, ${span.reconciles} reconciles, CPU ${((span.cpuSeconds / span.seconds) * 100).toFixed(1)}% of a core`;
     };
     row(`idle, ${r.idle.whole.seconds.toFixed(0)} s after all are Ready`, idle(r.idle.whole));
+    if (r.idle.first30s) row("… of which the first 30 s", idle(r.idle.first30s));
+    if (r.idle.after30s) row("… and the rest", idle(r.idle.after30s));
     if (r.afterIdle && r.rotor) {
       const [m0] = r.rotor.memory;
       row(
@@ -106,8 +108,6 @@ export function table(r: Results): string {
         `**${mib(r.afterIdle.rss)}** / ${mib(r.afterIdle.heapUsed)} MiB (+${((r.afterIdle.rss - m0.rss) / n / 1024).toFixed(1)} / +${((r.afterIdle.heapUsed - m0.heapUsed) / n / 1024).toFixed(1)} KiB per credential)`,
       );
     }
-    if (r.idle.first30s) row("… of which the first 30 s", idle(r.idle.first30s));
-    if (r.idle.after30s) row("… and the rest", idle(r.idle.after30s));
   }
   if (r.storm) {
     const s = r.storm;
