@@ -17,13 +17,10 @@ import type { EventRecorder } from "../runtime/events.ts";
 import type { SupervisedInformer } from "../runtime/informer.ts";
 import type { Manager } from "../runtime/manager.ts";
 import type { CredentialWriter } from "./clientcredential/apply/index.ts";
+import { BY_OWNER, type CachedSecret, cacheSecret, ownerUidOf } from "./clientcredential/cached-secret.ts";
 import {
-  BY_OWNER,
-  type CachedSecret,
   type ClientCredentialObject,
-  cacheSecret,
   ccReference,
-  ownerUidOf,
   parseClientCredential,
 } from "./clientcredential/resources.ts";
 

@@ -13,17 +13,12 @@
  * so that the process exits and Kubernetes restarts it — when the cache has not been healthy for
  * `maxUnhealthyMs`.
  */
-import {
-  type KubeConfig,
-  type KubernetesObject,
-  RequestContext,
-  type V1ObjectMeta,
-} from "@kubernetes/client-node";
-import { type Dispatcher, fetch } from "undici";
+import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import { backoffDelay } from "./backoff.ts";
-import { intern, internAll } from "./intern.ts";
-import { connectionPool, countApiRequest } from "./kube.ts";
+import { Gone, openCollection, StatusError, type WatchEvent, watchEvents } from "./listwatch.ts";
 import { describeError, type Logger } from "./log.ts";
+import { IndexedStore, keyOf } from "./store.ts";
+import { trimObject } from "./trim.ts";
 
 export interface InformerOptions<T extends KubernetesObject> {
   name: string;
@@ -49,64 +44,8 @@ const LIST_TIMEOUT_MS = 60_000;
 /** The server ends a watch after 5–10 minutes (as client-go asks); it is resumed at once. */
 const watchSeconds = () => 300 + Math.floor(Math.random() * 300);
 
-class Gone extends Error {
-  override name = "Gone";
-}
-
-class StatusError extends Error {
-  readonly code: number;
-  constructor(code: number, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
-const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
-
-/**
- * The metadata a controller reads, with repeated strings interned: without field managers,
- * kubectl's last applied copy (as large as the object), and anything else no reader needs.
- */
-export function trimMetadata(metadata: V1ObjectMeta = {}): V1ObjectMeta {
-  const { [LAST_APPLIED]: _l, ...annotations } = metadata.annotations ?? {};
-  const time = (value: unknown) => (value ? new Date(value as string) : undefined);
-  return {
-    name: intern(metadata.name ?? ""),
-    namespace: metadata.namespace && intern(metadata.namespace),
-    uid: metadata.uid && intern(metadata.uid),
-    resourceVersion: metadata.resourceVersion,
-    generation: metadata.generation,
-    creationTimestamp: time(metadata.creationTimestamp),
-    deletionTimestamp: time(metadata.deletionTimestamp),
-    finalizers: metadata.finalizers && internAll(metadata.finalizers),
-    labels: metadata.labels && internAll(metadata.labels),
-    annotations: metadata.annotations && internAll(annotations),
-    ownerReferences: metadata.ownerReferences?.map(({ apiVersion, kind, name, uid, controller }) =>
-      internAll({ apiVersion, kind, name, uid, controller }),
-    ),
-  };
-}
-
-/** The default transform: the object with trimmed metadata and every other field interned. */
-export function trimObject<T extends KubernetesObject>(object: KubernetesObject): T {
-  const {
-    metadata,
-    apiVersion: _a,
-    kind: _k,
-    ...rest
-  } = object as KubernetesObject & Record<string, unknown>;
-  return { ...internAll(rest), metadata: trimMetadata(metadata) } as T;
-}
-
-const keyOf = (object: KubernetesObject) =>
-  object.metadata?.namespace
-    ? `${object.metadata.namespace}/${object.metadata.name}`
-    : `${object.metadata?.name}`;
-
 export class SupervisedInformer<T extends KubernetesObject> {
-  private store = new Map<string, T>();
-  private readonly indexers = new Map<string, (object: T) => readonly string[]>();
-  private readonly indexes = new Map<string, Map<string, Set<string>>>();
+  private readonly store = new IndexedStore<T>();
   private readonly handlers: Handler<T>[] = [];
   private readonly transform: (object: KubernetesObject) => T;
   private resourceVersion = "";
@@ -134,13 +73,11 @@ export class SupervisedInformer<T extends KubernetesObject> {
 
   /** Adds an index (before start): `byIndex(name, value)` finds the objects `valuesOf` maps to value. */
   addIndex(name: string, valuesOf: (object: T) => readonly string[]): void {
-    this.indexers.set(name, valuesOf);
-    this.indexes.set(name, new Map());
+    this.store.addIndex(name, valuesOf);
   }
 
   byIndex(name: string, value: string): T[] {
-    const keys = this.indexes.get(name)?.get(value);
-    return keys ? [...keys].flatMap((key) => this.store.get(key) ?? []) : [];
+    return this.store.byIndex(name, value);
   }
 
   get(name: string, namespace?: string): T | undefined {
@@ -273,10 +210,13 @@ export class SupervisedInformer<T extends KubernetesObject> {
       const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
       if (this.options.labelSelector) query.set("labelSelector", this.options.labelSelector);
       if (next) query.set("continue", next);
-      const page = (await this.fetchJson(
+      const response = await openCollection(
+        this.options.kc,
+        this.options.path,
         query,
         AbortSignal.any([signal, AbortSignal.timeout(LIST_TIMEOUT_MS)]),
-      )) as {
+      );
+      const page = (await response.json()) as {
         metadata?: { resourceVersion?: string; continue?: string };
         items?: KubernetesObject[];
       };
@@ -285,10 +225,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
       next = page.metadata?.continue || undefined;
     } while (next);
     if (signal.aborted) return;
-    const previous = this.store;
-    this.store = fresh;
-    for (const index of this.indexes.values()) index.clear();
-    for (const [key, object] of fresh) this.indexAdd(key, object);
+    const previous = this.store.replace(fresh);
     this.resourceVersion = resourceVersion;
     for (const [key, object] of fresh) {
       const old = previous.get(key);
@@ -310,16 +247,9 @@ export class SupervisedInformer<T extends KubernetesObject> {
     if (this.options.labelSelector) query.set("labelSelector", this.options.labelSelector);
     // A connection the server silently dropped must not hold the cache forever.
     const deadline = AbortSignal.any([signal, AbortSignal.timeout((seconds + 60) * 1000)]);
-    const response = await this.open(query, deadline);
-    if (!response.body) return;
-    const decoder = new TextDecoder();
-    let buffered = "";
+    const response = await openCollection(this.options.kc, this.options.path, query, deadline);
     try {
-      for await (const chunk of response.body) {
-        const lines = (buffered + decoder.decode(chunk as Uint8Array, { stream: true })).split("\n");
-        buffered = lines.pop() ?? "";
-        for (const line of lines) if (line.trim()) this.apply(JSON.parse(line));
-      }
+      for await (const event of watchEvents(response)) this.apply(event);
     } catch (error) {
       // The timeout of a quiet connection ends this watch like the server's own timeout would.
       if (!signal.aborted && deadline.aborted) return;
@@ -327,10 +257,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
     }
   }
 
-  private apply(event: {
-    type: string;
-    object: KubernetesObject & { code?: number; message?: string };
-  }): void {
+  private apply(event: WatchEvent): void {
     const { type, object } = event;
     if (type === "ERROR") {
       if (object.code === 410) throw new Gone(object.message ?? "resourceVersion too old");
@@ -339,74 +266,17 @@ export class SupervisedInformer<T extends KubernetesObject> {
     const resourceVersion = object.metadata?.resourceVersion;
     if (resourceVersion) this.resourceVersion = resourceVersion;
     if (type === "BOOKMARK") return;
-    const key = keyOf(object);
-    const old = this.store.get(key);
-    if (old) this.indexRemove(key, old);
     if (type === "DELETED") {
-      this.store.delete(key);
+      const old = this.store.delete(keyOf(object));
       this.emit(old ?? this.transform(object), "delete");
       return;
     }
     const kept = this.transform(object);
-    this.store.set(key, kept);
-    this.indexAdd(key, kept);
+    const old = this.store.set(kept);
     this.emit(kept, old ? "update" : "add", old);
   }
 
   private emit(object: T, event: InformerEvent, old?: T): void {
     for (const handler of this.handlers) handler(object, event, old);
-  }
-
-  private indexAdd(key: string, object: T): void {
-    for (const [name, valuesOf] of this.indexers) {
-      const index = this.indexes.get(name) as Map<string, Set<string>>;
-      for (const value of valuesOf(object)) {
-        const keys = index.get(value) ?? new Set<string>();
-        index.set(value, keys.add(key));
-      }
-    }
-  }
-
-  private indexRemove(key: string, object: T): void {
-    for (const [name, valuesOf] of this.indexers) {
-      const index = this.indexes.get(name) as Map<string, Set<string>>;
-      for (const value of valuesOf(object)) {
-        const keys = index.get(value);
-        keys?.delete(key);
-        if (keys?.size === 0) index.delete(value);
-      }
-    }
-  }
-
-  private async fetchJson(query: URLSearchParams, signal: AbortSignal): Promise<unknown> {
-    const response = await this.open(query, signal);
-    return response.json();
-  }
-
-  /** One request with Rotor's credentials over the shared pool; a non-2xx answer throws. */
-  private async open(query: URLSearchParams, signal: AbortSignal) {
-    const { kc, path } = this.options;
-    const server = kc.getCurrentCluster()?.server;
-    if (!server) throw new Error("the kubeconfig has no current cluster");
-    const url = `${server.replace(/\/$/, "")}${path}?${query}`;
-    const context = new RequestContext(url, "GET" as never);
-    await kc.applySecurityAuthentication(context);
-    const dispatcher = ((await connectionPool(kc)) ?? context.getDispatcher()) as Dispatcher | undefined;
-    countApiRequest("GET", url);
-    const response = await fetch(url, {
-      headers: { ...context.getHeaders(), Accept: "application/json" },
-      signal,
-      ...(dispatcher ? { dispatcher } : {}),
-    });
-    if (response.status === 410) throw new Gone("resourceVersion too old");
-    if (!response.ok) {
-      const body = await response.text().catch(() => "");
-      let message = body.slice(0, 300);
-      try {
-        message = (JSON.parse(body) as { message?: string }).message ?? message;
-      } catch {}
-      throw new StatusError(response.status, `${response.status} from GET ${path}: ${message}`);
-    }
-    return response;
   }
 }

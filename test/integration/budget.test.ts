@@ -5,7 +5,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ClientRecord, clientSecretName, hashSecret } from "../../src/issuers/embedded/registry.ts";
+import { type ClientRecord, clientSecretName, hashSecret } from "../../src/issuers/embedded/record.ts";
 import { eventually, kubeConfig, kubectlOk, testNamespace } from "../support/cluster.ts";
 import {
   annotate,

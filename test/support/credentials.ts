@@ -1,7 +1,7 @@
 /** Helpers to look at ClientCredentials, their Secrets and the embedded issuer from a test. */
 import { CoreV1Api, CustomObjectsApi, type V1Secret } from "@kubernetes/client-node";
 import type { ClientCredentialStatus } from "../../src/api/clientcredential.ts";
-import { type ClientRecord, clientSecretName, decodeRecord } from "../../src/issuers/embedded/registry.ts";
+import { type ClientRecord, clientSecretName, decodeRecord } from "../../src/issuers/embedded/record.ts";
 import { eventually, kubeConfig } from "./cluster.ts";
 import { OPERATOR_NAMESPACE } from "./rotor.ts";
 

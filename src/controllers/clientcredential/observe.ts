@@ -14,14 +14,12 @@ import type { SupervisedInformer } from "../../runtime/informer.ts";
 import { isNotFound, makeClient } from "../../runtime/kube.ts";
 import { describeError } from "../../runtime/log.ts";
 import { ConsumerObserver } from "../rollout/observe.ts";
+import { BY_OWNER, type CachedSecret, cacheSecret } from "./cached-secret.ts";
 import type { Claimant } from "./holders.ts";
 import type { IssuerResolver } from "./issuer-access.ts";
 import type { Snapshot, Version } from "./model.ts";
 import {
-  BY_OWNER,
-  type CachedSecret,
   type ClientCredentialObject,
-  cacheSecret,
   isControlledBy,
   isTargetSecret,
   isVersionSecret,

@@ -1,6 +1,4 @@
-/** Reading and shaping the Kubernetes objects this controller works with. */
-import { createHash } from "node:crypto";
-import type { KubernetesObject, V1ObjectMeta, V1OwnerReference, V1Secret } from "@kubernetes/client-node";
+import type { KubernetesObject, V1OwnerReference, V1Secret } from "@kubernetes/client-node";
 import type { ClientCredentialSpec } from "../../api/clientcredential.ts";
 import { clientCredentialSpec, clientCredentialStatus } from "../../api/clientcredential.ts";
 import { API_VERSION, CLIENT_CREDENTIAL, GROUP, VERSION } from "../../api/group.ts";
@@ -22,8 +20,8 @@ import {
   MANAGED_BY,
   SECRET_ID,
 } from "../../api/metadata.ts";
-import { trimMetadata } from "../../runtime/informer.ts";
 import { FIELD_MANAGER } from "../../runtime/kube.ts";
+import type { CachedSecret } from "./cached-secret.ts";
 import { labelValue, type Version } from "./model.ts";
 
 /** The CustomObjectsApi coordinates of one ClientCredential. */
@@ -49,47 +47,8 @@ export interface ClientCredentialObject extends KubernetesObject {
   status?: unknown;
 }
 
-/**
- * What Rotor's cache keeps of a Secret it wrote: metadata and a digest of each value, never the
- * value. Enough to tell that a version holds a value and whether the target Secret holds the
- * current version's; apply reads a value from the API server only at the moment it needs it.
- */
-export interface CachedSecret extends KubernetesObject {
-  metadata: V1ObjectMeta;
-  /** A digest of each data entry (as stored, base64), for comparison only. */
-  digests: Record<string, string>;
-  /** The API server's time of Rotor's last write of it (its managed-fields entry). */
-  writtenAt: string | undefined;
-}
-
-/**
- * SHA-256, truncated to 128 bits: a collision is out of reach, and values are random bytes or
- * public text, so the digest reveals nothing a reader of the cache could use.
- */
-export const digestOf = (stored: string) =>
-  // A fresh string of 22 characters: a slice of a longer one would keep that one alive.
-  createHash("sha256").update(stored).digest().toString("base64url", 0, 16);
-
-/** The informer's transform for the Secrets Rotor wrote (controllers/namespaces.ts). */
-export function cacheSecret(object: KubernetesObject): CachedSecret {
-  const secret = object as V1Secret;
-  return {
-    metadata: trimMetadata(secret.metadata),
-    digests: Object.fromEntries(
-      Object.entries(secret.data ?? {}).flatMap(([key, value]) => (value ? [[key, digestOf(value)]] : [])),
-    ),
-    writtenAt: writtenAt(secret),
-  };
-}
-
 /** Every Secret Rotor wrote for one ClientCredential: its versions and its target(s). */
 export const ownedSelector = (uid: string) => `${LABEL_OWNER_UID}=${uid}`;
-/** The informer index of Rotor's Secrets by the uid of the ClientCredential they belong to. */
-export const BY_OWNER = "owner-uid";
-export const ownerUidOf = (secret: KubernetesObject): string[] => {
-  const uid = secret.metadata?.labels?.[LABEL_OWNER_UID];
-  return uid ? [uid] : [];
-};
 export const isVersionSecret = (secret: KubernetesObject) =>
   secret.metadata?.labels?.[LABEL_ROLE] === "version";
 export const isTargetSecret = (secret: KubernetesObject) =>
@@ -324,26 +283,4 @@ export function writtenAt(secret: V1Secret): string | undefined {
   const entry = secret.metadata?.managedFields?.find((f) => f.manager === FIELD_MANAGER && f.time);
   const time = entry?.time ?? secret.metadata?.creationTimestamp;
   return time ? new Date(time).toISOString() : undefined;
-}
-
-/**
- * Whether the target Secret holds exactly what Rotor would write there. The secret's value is
- * compared by digest (`valueDigest`, the version's); `desired` may carry any value.
- */
-export function targetInSync(
-  actual: CachedSecret,
-  desired: V1Secret,
-  valueKey: string,
-  valueDigest: string,
-): boolean {
-  const sameData = Object.entries(desired.data ?? {}).every(
-    ([k, v]) => actual.digests[k] === (k === valueKey ? valueDigest : digestOf(v)),
-  );
-  const labels = actual.metadata?.labels ?? {};
-  const annotations = actual.metadata?.annotations ?? {};
-  return (
-    sameData &&
-    Object.entries(desired.metadata?.labels ?? {}).every(([k, v]) => labels[k] === v) &&
-    Object.entries(desired.metadata?.annotations ?? {}).every(([k, v]) => annotations[k] === v)
-  );
 }

@@ -1,15 +1,9 @@
 /** Where the target Secret stands: missing, someone else's, or Rotor's (in sync or not). */
 import type { ClientCredentialSpec } from "../../api/clientcredential.ts";
 import { ANN_NOT_AFTER, SECRET_ID } from "../../api/metadata.ts";
+import { type CachedSecret, targetInSync } from "./cached-secret.ts";
 import type { TargetState } from "./model.ts";
-import {
-  type CachedSecret,
-  desiredTarget,
-  isControlledBy,
-  type Owner,
-  targetInSync,
-  valueKeyOf,
-} from "./resources.ts";
+import { desiredTarget, isControlledBy, type Owner, valueKeyOf } from "./resources.ts";
 
 export function targetState(
   target: CachedSecret | undefined,

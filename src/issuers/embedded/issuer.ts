@@ -16,7 +16,8 @@ import {
   type SecretRequest,
   type VerifyResult,
 } from "../issuer.ts";
-import { addSecret, type ClientRegistry } from "./registry.ts";
+import { addSecret } from "./record.ts";
+import type { ClientRegistry } from "./registry.ts";
 import { TOKEN_PATH } from "./server.ts";
 
 export interface EmbeddedIssuerOptions {

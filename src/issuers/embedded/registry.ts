@@ -8,71 +8,19 @@
  * token endpoint come from an informer cache, with the leader's own writes applied at once so
  * that a revocation takes effect immediately.
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { CoreV1Api, type KubeConfig, type KubernetesObject, type V1Secret } from "@kubernetes/client-node";
-import { isoSeconds } from "../../api/duration.ts";
 import { atLeast } from "../../runtime/expectations.ts";
 import { SupervisedInformer } from "../../runtime/informer.ts";
 import { internAll } from "../../runtime/intern.ts";
 import { isConflict, isNotFound, makeClient } from "../../runtime/kube.ts";
 import type { Logger } from "../../runtime/log.ts";
-import { IssuerError, type IssuerSecret, type MintedSecret, type SecretRequest } from "../issuer.ts";
+import { IssuerError, type MintedSecret, type SecretRequest } from "../issuer.ts";
+import { addSecret, type ClientRecord, clientSecretName, decodeRecord, encode } from "./record.ts";
 
-export const MAX_SECRETS_PER_CLIENT = 10;
 const LABEL = "rotor.dev/embedded-client";
-const DATA_KEY = "client.json";
 const BY_OWNER = "owner-uid";
 /** How long this replica's own write stands in for the cache at most. */
 const WRITTEN_TTL_MS = 60_000;
-
-export interface StoredSecret extends IssuerSecret {
-  createdAt: string;
-  /** base64url(SHA-256(value)). */
-  hash: string;
-}
-
-export interface ClientRecord {
-  clientId: string;
-  name: string;
-  /** The ClientCredential (uid) that owns the client: the one it was created for or first claimed it. */
-  ownerUid?: string;
-  createdAt: string;
-  nextSecretId: number;
-  secrets: StoredSecret[];
-}
-
-export const hashSecret = (value: string) => createHash("sha256").update(value, "utf8").digest("base64url");
-
-export function clientSecretName(clientId: string): string {
-  return `rotor-client-${clientId.toLowerCase()}`;
-}
-
-export function decodeRecord(secret: V1Secret | undefined): ClientRecord | undefined {
-  const raw = secret?.data?.[DATA_KEY];
-  if (!raw) return undefined;
-  try {
-    const record = JSON.parse(Buffer.from(raw, "base64").toString("utf8")) as ClientRecord;
-    return typeof record.clientId === "string" && Array.isArray(record.secrets) ? record : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function encode(record: ClientRecord): Record<string, string> {
-  return { [DATA_KEY]: Buffer.from(JSON.stringify(record)).toString("base64") };
-}
-
-/** Finds the unexpired secret whose hash matches, comparing every candidate in constant time. */
-export function matchSecret(record: ClientRecord, candidate: string, now: Date): StoredSecret | undefined {
-  const candidateHash = Buffer.from(hashSecret(candidate), "base64url");
-  let found: StoredSecret | undefined;
-  for (const secret of record.secrets) {
-    const stored = Buffer.from(secret.hash, "base64url");
-    const equal = stored.length === candidateHash.length && timingSafeEqual(stored, candidateHash);
-    if (equal && Date.parse(secret.expiration) > now.getTime()) found = secret;
-  }
-  return found;
-}
 
 /**
  * What the cache keeps of a registry Secret: the decoded record, and what a compare-and-swap
@@ -298,25 +246,4 @@ export class ClientRegistry {
       at: Date.now(),
     });
   }
-}
-
-/** Adds a freshly generated secret to the record and returns it with its value. */
-export function addSecret(record: ClientRecord, request: SecretRequest, now: Date): MintedSecret {
-  if (record.secrets.length >= MAX_SECRETS_PER_CLIENT) {
-    throw new IssuerError(
-      "SlotsExhausted",
-      `client ${record.clientId} already has ${MAX_SECRETS_PER_CLIENT} secrets, the most it may have`,
-    );
-  }
-  const value = randomBytes(32).toString("base64url");
-  const id = String(record.nextSecretId++);
-  const expiration = isoSeconds(request.expiration);
-  record.secrets.push({
-    id,
-    description: request.description,
-    expiration,
-    createdAt: isoSeconds(now),
-    hash: hashSecret(value),
-  });
-  return { id, description: request.description, expiration, value };
 }

@@ -14,7 +14,8 @@ import { Counter, type Registry } from "prom-client";
 import { type HttpServer, json, readBody } from "../../runtime/http.ts";
 import type { Logger } from "../../runtime/log.ts";
 import { FailureLimiter, type FailureLimits, sourceAddress } from "./ratelimit.ts";
-import { type ClientRegistry, matchSecret } from "./registry.ts";
+import { matchSecret } from "./record.ts";
+import type { ClientRegistry } from "./registry.ts";
 import type { TokenSigner } from "./signing.ts";
 
 export const TOKEN_PATH = "/oauth2/token";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addSecret, type ClientRecord, matchSecret } from "../../../src/issuers/embedded/registry.ts";
+import { addSecret, type ClientRecord, matchSecret } from "../../../src/issuers/embedded/record.ts";
 import { IssuerError } from "../../../src/issuers/issuer.ts";
 
 const now = new Date("2026-11-27T10:00:00Z");

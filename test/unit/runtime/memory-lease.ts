@@ -1,6 +1,6 @@
 /** Test doubles for leader election: a hand-moved monotonic clock and a Lease kept in memory. */
 import type { V1LeaseSpec } from "@kubernetes/client-node";
-import type { LeaseStore, StoredLease } from "../../../src/runtime/leader.ts";
+import type { LeaseStore, StoredLease } from "../../../src/runtime/lease-store.ts";
 
 /** One monotonic clock for every replica of a test, moved by hand. */
 export class Clock {

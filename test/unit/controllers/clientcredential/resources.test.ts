@@ -3,11 +3,10 @@ import { describe, expect, it } from "vitest";
 import { clientCredentialSpec } from "../../../../src/api/clientcredential.ts";
 import {
   cacheSecret,
-  desiredTarget,
-  desiredVersion,
   digestOf,
   targetInSync,
-} from "../../../../src/controllers/clientcredential/resources.ts";
+} from "../../../../src/controllers/clientcredential/cached-secret.ts";
+import { desiredTarget, desiredVersion } from "../../../../src/controllers/clientcredential/resources.ts";
 
 const owner = { uid: "u-1", name: "svc", namespace: "team" };
 const content = {
