@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { KubernetesObject, V1ObjectMeta, V1Secret } from "@kubernetes/client-node";
 import { LABEL_OWNER_UID } from "../../api/metadata.ts";
-import { trimMetadata } from "../../runtime/trim.ts";
+import { keptAnnotation, trimMetadata } from "../../runtime/trim.ts";
 import { writtenAt } from "./resources.ts";
 
 /**
@@ -66,6 +66,8 @@ export function targetInSync(
   return (
     sameData &&
     Object.entries(desired.metadata?.labels ?? {}).every(([k, v]) => labels[k] === v) &&
-    Object.entries(desired.metadata?.annotations ?? {}).every(([k, v]) => annotations[k] === v)
+    Object.entries(desired.metadata?.annotations ?? {}).every(
+      ([k, v]) => annotations[k] === keptAnnotation(v),
+    )
   );
 }

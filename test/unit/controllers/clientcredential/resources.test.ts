@@ -66,6 +66,22 @@ describe("the cache's copy of a Secret", () => {
   const spec = clientCredentialSpec.parse({ description: "x" });
   const cached = cacheSecret(desiredTarget(owner, spec, "svc", content));
 
+  it("keeps a long annotation (anyone's, up to 256 KiB) as a digest, and still sees the target in sync", () => {
+    const long = "x".repeat(200_000);
+    const templated = clientCredentialSpec.parse({
+      description: "x",
+      secretTemplate: { annotations: { "team.example/notes": long } },
+    });
+    const desired = desiredTarget(owner, templated, "svc", content);
+    const kept = cacheSecret(desired);
+    expect(JSON.stringify(kept).length).toBeLessThan(5_000);
+    const valueDigest = digestOf(Buffer.from(content.value).toString("base64"));
+    expect(targetInSync(kept, desired, "client_secret", valueDigest)).toBe(true);
+    const changed = desiredTarget(owner, templated, "svc", content);
+    (changed.metadata?.annotations as Record<string, string>)["team.example/notes"] = `${long}y`;
+    expect(targetInSync(cacheSecret(changed), desired, "client_secret", valueDigest)).toBe(false);
+  });
+
   it("keeps no value, only digests that tell values apart", () => {
     expect(JSON.stringify(cached)).not.toContain(content.value);
     expect(JSON.stringify(cached)).not.toContain(Buffer.from(content.value).toString("base64"));
