@@ -160,6 +160,13 @@ describe("the values schema", () => {
     expect(result.stderr).toContain("leaderElection.enabled=false needs controller.replicas: 1");
     expect(install(["--set=leaderElection.enabled=false", "--set=controller.replicas=1"]).status).toBe(0);
   });
+
+  it("refuses to serve ClientCredentials in Rotor's own namespace", () => {
+    const result = install([`--set=watchNamespaces={${servedStandIns[0]},${releaseNamespace}}`]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain(`watchNamespaces lists Rotor's own namespace ${releaseNamespace}`);
+    expect(install([`--set=watchNamespaces={${servedStandIns}}`]).status).toBe(0);
+  });
 });
 
 describe("the chart and the kustomize install agree", () => {
