@@ -44,9 +44,12 @@ if [ "$("$node" --version)" != "v$node_version" ]; then
   exit 1
 fi
 
-# Rebuilds $1 with the command that follows when it is missing, too old or asked for.
+# Whether a cached $1 must be made again: missing, a week old, or ROTOR_IMAGE_REFRESH=1.
 stale() { [ ! -e "$1" ] || [ "${ROTOR_IMAGE_REFRESH:-}" = 1 ] || [ -n "$(find "$1" -maxdepth 0 -mtime +7)" ]; }
 digest() { sha256sum | cut -c1-16; }
+# Half-made files and directories, removed however the script ends.
+temporary=()
+trap 'rm -rf "${temporary[@]}"' EXIT
 
 # The base root filesystem.
 base_key=$({ cat "$here/rootfs.sh"; env | grep '^ROTOR_IMAGE_\(SUITE\|LIBRARIES\|FILES\)=' | sort || true; } | digest)
@@ -69,6 +72,7 @@ if [ ! -d "$deps/node_modules" ]; then
   log "installing production dependencies …"
   find "$cache" -maxdepth 1 -name 'deps-*' ! -name "deps-$deps_key" -exec rm -rf {} +
   staging=$(mktemp -d "$cache/deps.XXXXXX")
+  temporary+=("$staging")
   cp package.json package-lock.json "$staging/"
   (cd "$staging" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
   find "$staging/node_modules" -type f \( "${unused[@]}" \) -delete
@@ -81,7 +85,7 @@ node_cached=$cache/node-v$node_version-$(uname -m)
 
 # The build context: links to the cached pieces, and the JavaScript compiled afresh.
 context=$(mktemp -d "$cache/context.XXXXXX")
-trap 'rm -rf "$context"' EXIT
+temporary+=("$context")
 ln "$base" "$context/rootfs.tar"
 ln "$node_cached" "$context/node"
 cp -al "$deps/node_modules" "$context/node_modules"

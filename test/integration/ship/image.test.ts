@@ -8,58 +8,20 @@
  * over TLS) and a workload gets a token; both processes run as uid 65532 with no capabilities on
  * a read-only root, and stop on SIGTERM with exit code 0 within the grace period.
  */
-import { execFile, spawn } from "node:child_process";
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { parseAllDocuments, stringify } from "yaml";
-import {
-  type DeploymentJson,
-  PODMAN_RUNTIME,
-  podmanRunArgs,
-  readDeployment,
-} from "../../../hack/image/deployment.ts";
+import { type DeploymentJson, podmanRunArgs, readDeployment } from "../../../hack/image/deployment.ts";
+import { rbacInNamespace, serviceAccountDir } from "../../../hack/image/identity.ts";
+import { buildImage, inspect, logs, podman } from "../../../hack/image/podman.ts";
 import { PRODUCTION_NODE_FLAGS } from "../../../hack/operator/process.ts";
 import { eventually, kubeConfig, kubectl, kubectlOk, testNamespace } from "../../support/cluster.ts";
 import { createClientCredential, decoded, readSecret, waitForReady } from "../../support/credentials.ts";
 
 const root = join(import.meta.dirname, "..", "..", "..");
 const USER = 65532;
-
-const podman = async (args: string[]) =>
-  (await promisify(execFile)("podman", [...PODMAN_RUNTIME, ...args], { maxBuffer: 64 << 20 })).stdout.trim();
-const inspect = (name: string, format: string) => podman(["inspect", "--format", format, name]);
-const logs = async (name: string) => podman(["logs", name]).catch((error: Error) => error.message);
-
-/** hack/image/build.sh, as CI runs it; returns the image it tagged (its last line). */
-function buildImage(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const build = spawn(join(root, "hack", "image", "build.sh"), { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let output = "";
-    build.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk;
-      output += chunk;
-    });
-    build.stderr.on("data", (chunk: Buffer) => {
-      output += chunk;
-    });
-    build.on("close", (code) => {
-      if (code !== 0)
-        return reject(new Error(`hack/image/build.sh exited with ${code}:\n${output.slice(-4000)}`));
-      console.log(
-        `[image] ${output.trim().split("\n").at(-2)} (${((Date.now() - started) / 1000).toFixed(0)}s here)`,
-      );
-      resolve(stdout.trim().split("\n").at(-1) as string);
-    });
-  });
-}
 
 /** Run by the image's Node: every program outside /app, any TypeScript or source map, and what /app holds. */
 const SURVEY = `const fs = require("fs"), path = require("path"), found = { programs: [], typescript: [] };
@@ -88,52 +50,6 @@ function freePort(): Promise<number> {
   });
 }
 
-/**
- * deploy/rbac.yaml for Rotor running in `namespace` instead of rotor-system: its namespaced
- * objects moved there, its ClusterRoleBindings renamed (they would otherwise take the binding
- * of the other tests' Rotor away). Returns the ClusterRoleBindings to delete afterwards.
- */
-function applyRbac(namespace: string): string[] {
-  const bindings: string[] = [];
-  const objects = parseAllDocuments(readFileSync(join(root, "deploy", "rbac.yaml"), "utf8"))
-    .map((document) => document.toJS())
-    .filter((object) => object && object.kind !== "Namespace")
-    .map((object) => {
-      if (object.kind === "ClusterRoleBinding") {
-        object.metadata.name = `${object.metadata.name}-${namespace}`;
-        bindings.push(object.metadata.name);
-      } else if (!object.kind.startsWith("Cluster")) object.metadata.namespace = namespace;
-      for (const subject of object.subjects ?? [])
-        if (subject.kind === "ServiceAccount") subject.namespace = namespace;
-      return stringify(object);
-    });
-  kubectlOk(["apply", "--server-side", "--field-manager=rotor-install", "-f", "-"], objects.join("---\n"));
-  return bindings;
-}
-
-/** What the kubelet mounts at /var/run/secrets/kubernetes.io/serviceaccount, readable by USER only. */
-async function serviceAccountDir(namespace: string, serviceAccount: string): Promise<string> {
-  const kc = kubeConfig();
-  const request = await kc.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
-    name: serviceAccount,
-    namespace,
-    body: { spec: { audiences: [], expirationSeconds: 3600 } },
-  });
-  const cluster = kc.getCurrentCluster();
-  const ca = cluster?.caData
-    ? Buffer.from(cluster.caData, "base64")
-    : readFileSync(cluster?.caFile as string);
-  const dir = mkdtempSync(join(tmpdir(), "rotor-image-sa-"));
-  const files = { token: request.status?.token as string, "ca.crt": ca, namespace };
-  for (const [file, content] of Object.entries(files)) {
-    writeFileSync(join(dir, file), content, { mode: 0o640 });
-    chownSync(join(dir, file), 0, USER);
-  }
-  chownSync(dir, 0, USER);
-  chmodSync(dir, 0o750);
-  return dir;
-}
-
 interface Container {
   name: string;
   deployment: DeploymentJson;
@@ -157,7 +73,7 @@ describe("the runtime image, run as deploy/operator.yaml runs it", () => {
       name: `${deploymentName}-image-test-${process.pid}`,
       deployment,
       metricsPort: await freePort(),
-      dir: await serviceAccountDir(rotorNs.name, serviceAccount),
+      dir: await serviceAccountDir(kubeConfig(), rotorNs.name, serviceAccount, USER),
     };
     containers.push(container);
     const server = new URL(kubeConfig().getCurrentCluster()?.server as string);
@@ -182,10 +98,15 @@ describe("the runtime image, run as deploy/operator.yaml runs it", () => {
   }
 
   beforeAll(async () => {
-    image = await buildImage();
+    const started = Date.now();
+    const built = await buildImage();
+    console.log(`[image] ${built.summary} (${((Date.now() - started) / 1000).toFixed(0)}s here)`);
+    image = built.image;
     rotorNs = await testNamespace("image-rotor");
     tenant = await testNamespace("image-tenant");
-    bindings = applyRbac(rotorNs.name);
+    const rbac = rbacInNamespace(join(root, "deploy", "rbac.yaml"), rotorNs.name);
+    kubectlOk(["apply", "--server-side", "--field-manager=rotor-install", "-f", "-"], rbac.manifest);
+    bindings = rbac.clusterBindings;
     const tokenPort = await freePort();
     tokenUrl = `https://127.0.0.1:${tokenPort}`;
     // The controller first: it creates the signing keys and the CA the token server only reads.
