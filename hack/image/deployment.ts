@@ -16,7 +16,15 @@ export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccoun
 
 /** How this machine's podman runs containers: runc (crun fails on its cgroup layout), host network. */
 export const PODMAN_RUNTIME = ["--runtime", "runc"];
-const RUN_DEFAULTS = ["--network", "host", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1000:1000"];
+/** And what every container run needs here (a setrlimit above these is refused). */
+export const RUN_DEFAULTS = [
+  "--network",
+  "host",
+  "--ulimit",
+  "nofile=1024:1024",
+  "--ulimit",
+  "nproc=1000:1000",
+];
 
 interface EnvVar {
   name: string;

@@ -13,7 +13,12 @@ import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type DeploymentJson, podmanRunArgs, readDeployment } from "../../../hack/image/deployment.ts";
+import {
+  type DeploymentJson,
+  podmanRunArgs,
+  RUN_DEFAULTS,
+  readDeployment,
+} from "../../../hack/image/deployment.ts";
 import { rbacInNamespace, serviceAccountDir } from "../../../hack/image/identity.ts";
 import { buildImage, inspect, logs, podman } from "../../../hack/image/podman.ts";
 import { PRODUCTION_NODE_FLAGS } from "../../../hack/operator/process.ts";
@@ -66,7 +71,7 @@ describe("the runtime image, run as deploy/operator.yaml runs it", () => {
   const containers: Container[] = [];
 
   /** Starts a Deployment's container and waits until Rotor says it serves. */
-  async function run(deploymentName: string, image: string, args: Record<string, string>) {
+  async function run(deploymentName: string, args: Record<string, string>) {
     const deployment = readDeployment(join(root, "deploy", "operator.yaml"), deploymentName);
     const serviceAccount = deployment.spec.template.spec.serviceAccountName ?? "default";
     const container: Container = {
@@ -110,8 +115,8 @@ describe("the runtime image, run as deploy/operator.yaml runs it", () => {
     const tokenPort = await freePort();
     tokenUrl = `https://127.0.0.1:${tokenPort}`;
     // The controller first: it creates the signing keys and the CA the token server only reads.
-    await run("rotor", image, { "--issuer-url": tokenUrl, "--port": String(await freePort()) });
-    await run("rotor-token-server", image, { "--issuer-url": tokenUrl, "--port": String(tokenPort) });
+    await run("rotor", { "--issuer-url": tokenUrl, "--port": String(await freePort()) });
+    await run("rotor-token-server", { "--issuer-url": tokenUrl, "--port": String(tokenPort) });
   }, 900_000);
 
   afterEach(async ({ task }) => {
@@ -133,16 +138,7 @@ describe("the runtime image, run as deploy/operator.yaml runs it", () => {
   it("holds Node, the compiled JavaScript and production dependencies; no shell, no npm, no other program", async () => {
     const found = JSON.parse(
       await podman([
-        ...[
-          "run",
-          "--rm",
-          "--network",
-          "host",
-          "--ulimit",
-          "nofile=1024:1024",
-          "--ulimit",
-          "nproc=1000:1000",
-        ],
+        ...["run", "--rm", ...RUN_DEFAULTS],
         // As root, to read every directory; the survey only reads.
         ...["--user", "0", "--entrypoint", "node", image, "-e", SURVEY],
       ]),
