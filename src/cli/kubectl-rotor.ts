@@ -28,14 +28,9 @@ export const USAGE = `kubectl rotor: Rotor's ClientCredentials from the command 
 
 Passed to kubectl: -n/--namespace, --kubeconfig, --context.`;
 
-/** A failure to report in one line; 2: the command line was wrong. */
-export class Failure extends Error {
-  code: number;
-  constructor(message: string, code = 1) {
-    super(message);
-    this.code = code;
-  }
-}
+/** A failure to report as it is (no stack); code 2: the command line was wrong. */
+export const failure = (message: string, code = 1) =>
+  Object.assign(new Error(message), { name: "Failure", code });
 
 /** The command line, its flags as kubectl reads them (-n x, -nx, -n=x, --namespace=x); undefined: usage. */
 export function parseCommandLine(args: readonly string[]): T.Options | undefined {
@@ -50,17 +45,17 @@ export function parseCommandLine(args: readonly string[]): T.Options | undefined
     }
     const long = /^--(namespace|kubeconfig|context)(?:=(.*))?$/.exec(arg);
     const short = /^-n=?(.*)$/.exec(arg);
-    if (!long && !short) throw new Failure(`unknown flag ${arg}\n\n${USAGE}`, 2);
+    if (!long && !short) throw failure(`unknown flag ${arg}\n\n${USAGE}`, 2);
     const value = (long ? long[2] : short?.[1] || undefined) ?? args[++i];
-    if (!value) throw new Failure(`${arg} needs a value`, 2);
+    if (!value) throw failure(`${arg} needs a value`, 2);
     kubectl.push(`--${long?.[1] ?? "namespace"}=${value}`);
   }
   const [command, name, ...rest] = words;
   if (command === undefined) return undefined;
   if (command !== "status" && command !== "inspect" && command !== "rotate")
-    throw new Failure(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`, 2);
+    throw failure(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`, 2);
   if (name === undefined || rest.length > 0)
-    throw new Failure(`kubectl rotor ${command} takes one ClientCredential name\n\n${USAGE}`, 2);
+    throw failure(`kubectl rotor ${command} takes one ClientCredential name\n\n${USAGE}`, 2);
   return { command, name, kubectl };
 }
 
@@ -68,8 +63,8 @@ export function parseCommandLine(args: readonly string[]): T.Options | undefined
 function kubectl(options: T.Options, ...args: string[]): string {
   const binary = process.env.KUBECTL || "kubectl";
   const result = spawnSync(binary, [...options.kubectl, ...args], { encoding: "utf8", maxBuffer: 1 << 28 });
-  if (result.error) throw new Failure(`cannot run ${binary}: ${result.error.message} (set $KUBECTL)`);
-  if (result.status !== 0) throw new Failure(result.stderr.trim() || `kubectl ${args[0]} failed`);
+  if (result.error) throw failure(`cannot run ${binary}: ${result.error.message} (set $KUBECTL)`);
+  if (result.status !== 0) throw failure(result.stderr.trim() || `kubectl ${args[0]} failed`);
   return result.stdout;
 }
 
@@ -95,8 +90,11 @@ export function consumerOf({ metadata }: T.Pod): T.ConsumerPod {
   return { name, createdAt, workload: `${owner.kind}/${owner.name}` };
 }
 
+/** Control characters from the cluster (tenants write events) escaped: no terminal escape, no forged line. */
+export const clean = (text: string) =>
+  text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, (c) => `\\u{${(c.codePointAt(0) as number).toString(16)}}`);
 const getJson = <J>(options: T.Options, ...args: string[]) =>
-  JSON.parse(kubectl(options, ...args, "-o", "json")) as J;
+  JSON.parse(kubectl(options, ...args, "-o", "json"), (_, v) => (typeof v === "string" ? clean(v) : v)) as J;
 
 /** What the commands show, read with kubectl (of Secrets: three metadata fields, never data). */
 function gather(options: T.Options, details: boolean): T.Facts {
@@ -108,14 +106,14 @@ function gather(options: T.Options, details: boolean): T.Facts {
   const k = (key: string) => key.replaceAll(".", "\\."); // jsonpath: a dot inside a key is escaped
   const where = (key: string) => (key === LABEL_ROLE ? "labels" : "annotations");
   const row = [LABEL_ROLE, SECRET_ID, ANN_ROLLED_OUT_AT].map((key) => `{.metadata.${where(key)}.${k(key)}}`);
-  const jsonpath = `jsonpath={range .items[*]}${row.join("{'\\t'}")}{'\\n'}{end}`;
+  const jsonpath = `jsonpath={range .items[*]}{.metadata.name}{'\\t'}${row.join("{'\\t'}")}{'\\n'}{end}`;
   const secrets = kubectl(options, "get", "secrets", ns, "-l", `${LABEL_OWNER_UID}=${uid}`, "-o", jsonpath);
   for (const line of secrets.split("\n")) {
-    const [role, id, rolledOutAt] = line.split("\t");
-    if (role === "target") facts.targetSecretId = id || undefined;
+    const [name, role, id, rolledOutAt] = line.split("\t").map(clean);
+    if (role === "target" && name === targetName(cc)) facts.targetSecretId = id || undefined;
     if (role === "version" && id && rolledOutAt) facts.rolledOutAt.set(id, rolledOutAt);
   }
-  const target = cc.spec.secretName ?? cc.metadata.name;
+  const target = targetName(cc);
   const pods = getJson<{ items: T.Pod[] }>(options, "get", "pods", ns).items;
   facts.pods = pods
     .filter((p) => !["Succeeded", "Failed"].includes(p.status?.phase ?? "") && podReferences(p.spec, target))
@@ -288,9 +286,9 @@ export function main(args: readonly string[]): number {
     }
     return 0;
   } catch (error) {
-    if (!(error instanceof Failure)) throw error;
-    console.error(`kubectl rotor: ${error.message}`);
-    return error.code;
+    if ((error as Error).name !== "Failure") throw error;
+    console.error(`kubectl rotor: ${(error as Error).message}`);
+    return (error as { code: number }).code;
   }
 }
 

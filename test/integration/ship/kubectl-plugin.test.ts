@@ -162,6 +162,61 @@ describe("kubectl rotor", () => {
     expect(wrong.stderr).toContain("unknown flag --all-namespaces");
   });
 
+  it("shows what a tenant wrote as text: no terminal escape, no forged line, no forged target", async () => {
+    const cc = await getClientCredential(ns.name, "svc");
+    const uid = cc?.metadata.uid as string;
+    // The team, with the built-in edit role, labels a Secret of its own like Rotor's target.
+    const team = `system:serviceaccount:${ns.name}:team`;
+    kubectlOk(["-n", ns.name, "create", "serviceaccount", "team"]);
+    kubectlOk([
+      "-n",
+      ns.name,
+      "create",
+      "rolebinding",
+      "team-edit",
+      "--clusterrole=edit",
+      `--serviceaccount=${ns.name}:team`,
+    ]);
+    const forgedTarget = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: {
+        name: "svc-look-here",
+        labels: { "rotor.dev/client-credential-uid": uid, "rotor.dev/role": "target" },
+        annotations: { "rotor.dev/secret-id": "99\tforged" },
+      },
+    };
+    kubectlOk([`--as=${team}`, "-n", ns.name, "create", "-f", "-"], JSON.stringify(forgedTarget));
+    // And an event about the ClientCredential (whoever may write events there) that clears the
+    // screen, sets the terminal's title and starts a line of its own.
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const event = {
+      apiVersion: "v1",
+      kind: "Event",
+      metadata: { name: "svc.forged", namespace: ns.name },
+      involvedObject: {
+        apiVersion: "rotor.dev/v1alpha1",
+        kind: "ClientCredential",
+        name: "svc",
+        namespace: ns.name,
+        uid,
+      },
+      type: "Normal",
+      reason: "Rotated",
+      message: "\u001b[2J\u001b]0;owned\u0007\n  99  Current  forged",
+      firstTimestamp: now,
+      lastTimestamp: now,
+    };
+    kubectlOk(["-n", ns.name, "create", "-f", "-"], JSON.stringify(event));
+
+    const inspect = ok(["inspect", "svc", "-n", ns.name]);
+    expect(inspect).toContain("\\u{1b}[2J\\u{1b}]0;owned\\u{7}\\u{a}  99  Current  forged");
+    expect(inspect).not.toContain("\u001b");
+    expect(inspect).not.toContain("\u0007");
+    expect(inspect.split("\n").filter((l) => /^\s+99\s/.test(l))).toEqual([]);
+    expect(inspect).toContain(`target Secret svc holds ${newSecret} (current)`);
+  });
+
   it("never prints a secret value", async () => {
     const values = new Set<string>();
     const target = await readSecret(ns.name, "svc");

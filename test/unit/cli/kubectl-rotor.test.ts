@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import * as metadata from "../../../src/api/metadata.ts";
 import {
   ANN_ROLLED_OUT_AT,
+  clean,
   consumerOf,
   LABEL_OWNER_UID,
   LABEL_ROLE,
@@ -36,6 +37,15 @@ describe("the plugin's copy of Rotor's names", () => {
       expect(podReferences(pod.spec as Pod["spec"], "other")).toBe(false);
     },
   );
+});
+
+it.each([
+  ["\u001b[2J\u001b]0;owned\u0007cleared", "\\u{1b}[2J\\u{1b}]0;owned\\u{7}cleared"],
+  ["one\n  17   Current   forged", "one\\u{a}  17   Current   forged"],
+  ["tab\there, bidi \u202egnp.exe", "tab\\u{9}here, bidi \\u{202e}gnp.exe"],
+  ["plain words, é, 日本", "plain words, é, 日本"],
+])("shows %j from the cluster as %j", (text, shown) => {
+  expect(clean(text)).toBe(shown);
 });
 
 describe("the command line", () => {
