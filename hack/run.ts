@@ -103,8 +103,8 @@ function prettyLogs(chunk: string): string {
     .filter((line) => line.trim())
     .map((line) => {
       try {
-        const entry = JSON.parse(line) as { time: string; msg: string; reason?: string; level: number };
-        const level = entry.level >= 50 ? "ERROR" : entry.level >= 40 ? "WARN " : "INFO ";
+        const entry = JSON.parse(line) as { time: string; msg: string; reason?: string; level: string };
+        const level = entry.level.toUpperCase().padEnd(5);
         return `  rotor ${entry.time.slice(11, 19)} ${level} ${entry.reason ? `${entry.reason}: ` : ""}${entry.msg}\n`;
       } catch {
         return `  rotor ${line}\n`;

@@ -7,7 +7,7 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 import { rolesOf, verifyBaseUrl } from "./component.ts";
 import { CredentialMetrics } from "./controllers/clientcredential/metrics.ts";
 import { setUpControllers } from "./controllers/setup.ts";
-import { parseFlags } from "./flags.ts";
+import { flagsOrExit } from "./flags.ts";
 import { EmbeddedIssuer } from "./issuers/embedded/issuer.ts";
 import { ClientRegistry } from "./issuers/embedded/registry.ts";
 import { mountTokenEndpoint } from "./issuers/embedded/server.ts";
@@ -22,8 +22,8 @@ import { createLogger, describeError } from "./runtime/log.ts";
 import { Manager } from "./runtime/manager.ts";
 import { installProcessHandlers } from "./runtime/process.ts";
 
-const flags = parseFlags();
-const log = createLogger(flags.logLevel);
+const flags = flagsOrExit(process.argv.slice(2));
+const log = createLogger(flags.logLevel, flags.logFormat);
 installProcessHandlers(log);
 
 async function main() {

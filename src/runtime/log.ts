@@ -1,10 +1,13 @@
 /**
- * Structured JSON logs. Secret values and bearer tokens never reach a log line: known fields
- * are censored by pino, and every error passes through `describeError`, which keeps the API
+ * Structured logs: JSON lines with level names (`--log-format=json`, the default), or readable
+ * single lines (`text`). Secret values and bearer tokens never reach a log line, in either
+ * format: known fields are censored by pino before the line is written (the text lines are made
+ * from the censored JSON), and every error passes through `describeError`, which keeps the API
  * server's message but drops headers, bodies and anything that looks like a credential.
  */
 import { ApiException } from "@kubernetes/client-node";
 import { pino } from "pino";
+import { textLine } from "./log-text.ts";
 
 const REDACTED_FIELDS = [
   "secret",
@@ -20,16 +23,36 @@ const REDACTED_FIELDS = [
 
 export type Logger = pino.Logger;
 
-export function createLogger(level = process.env.ROTOR_LOG_LEVEL ?? "info"): Logger {
-  return pino({
-    level,
-    base: { component: "rotor" },
-    redact: {
-      paths: [...REDACTED_FIELDS, ...REDACTED_FIELDS.map((f) => `*.${f}`), "headers.*", "*.headers.*"],
-      censor: "[redacted]",
+/** pino's levels, most severe first; `silent` logs nothing. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ["json", "text"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** Where lines go: stdout, unless a test catches them. */
+export interface LogSink {
+  write(line: string): void;
+}
+
+export function createLogger(
+  level: string = process.env.ROTOR_LOG_LEVEL ?? "info",
+  format: LogFormat = "json",
+  sink: LogSink = pino.destination({ dest: 1, sync: true }),
+): Logger {
+  return pino(
+    {
+      level,
+      base: { component: "rotor" },
+      redact: {
+        paths: [...REDACTED_FIELDS, ...REDACTED_FIELDS.map((f) => `*.${f}`), "headers.*", "*.headers.*"],
+        censor: "[redacted]",
+      },
+      // "level":"info", not "level":30: what people and log pipelines search for.
+      formatters: { level: (label) => ({ level: label }) },
+      timestamp: pino.stdTimeFunctions.isoTime,
     },
-    timestamp: pino.stdTimeFunctions.isoTime,
-  });
+    format === "text" ? { write: (line: string) => sink.write(textLine(line)) } : sink,
+  );
 }
 
 /** Long runs of base64/hex characters: secret values, tokens, keys. Never shown. */

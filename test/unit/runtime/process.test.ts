@@ -36,11 +36,11 @@ describe("installProcessHandlers", () => {
     expect(lines).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
-          level: 50,
+          level: "error",
           msg: "unhandled promise rejection",
           error: "nobody awaited me",
         }),
-        expect.objectContaining({ level: 50, msg: "uncaught exception", error: "thrown from a timer" }),
+        expect.objectContaining({ level: "error", msg: "uncaught exception", error: "thrown from a timer" }),
         { faults: ["unhandledRejection", "uncaughtException"] },
       ]),
     );
