@@ -21,6 +21,7 @@ import type { CredentialMetrics } from "./clientcredential/metrics.ts";
 import { Observer } from "./clientcredential/observe.ts";
 import { ClientCredentialReconciler } from "./clientcredential/reconciler.ts";
 import type { ClientCredentialObject } from "./clientcredential/resources.ts";
+import { IssuerMetrics } from "./issuer/metrics.ts";
 import { IssuerReconciler } from "./issuer/reconciler.ts";
 import { clientCredentialsUsing, issuerGroup, issuerWatches } from "./issuer/watches.ts";
 import { NamespaceGate, secretInformers } from "./namespaces.ts";
@@ -130,6 +131,13 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
     for (const key of holders.update(object, event === "delete")) credentialController.enqueue(key);
   });
 
+  // Per-object series are the leader's: a replica that stops leading drops them.
+  const issuerMetrics = new IssuerMetrics(deps.registry);
+  manager.onTermEnd(() => {
+    metrics.clear();
+    issuerMetrics.clear();
+  });
+
   // Issuers: checked on every change and every --issuer-check-interval; a change of readiness
   // wakes the ClientCredentials that use the issuer.
   manager.controller({
@@ -147,6 +155,7 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
       onChanged: (ref) => {
         for (const key of clientCredentialsUsing(ref, credentials.list())) credentialController.enqueue(key);
       },
+      metrics: issuerMetrics,
     }),
     watches: issuerWatches(manager, kc),
   });
