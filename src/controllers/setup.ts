@@ -182,6 +182,13 @@ function ocsTenants(kc: KubeConfig, flags: Flags, registry: Registry): OcsTenant
       allowInsecure: flags.allowInsecureIssuerUrls,
       allowForeignTokenEndpoint: flags.allowForeignTokenEndpoints,
     },
-    onAttempt: (issuer, method, outcome) => requests.inc({ issuer, method, outcome }),
+    onAttempt: (issuer, method, outcome) => requests.inc({ issuer, method, outcome: outcomeLabel(outcome) }),
   });
 }
+
+/**
+ * An HTTP status, a Node error code (ECONNREFUSED), `timeout` or `too-large`; anything else (a
+ * network error's message) is "network-error", so that the label's values stay a small set.
+ */
+export const outcomeLabel = (outcome: string): string =>
+  /^([1-5][0-9]{2}|[A-Z][A-Z0-9_]{0,40}|timeout|too-large)$/.test(outcome) ? outcome : "network-error";

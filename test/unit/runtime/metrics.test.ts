@@ -107,21 +107,3 @@ describe("Manager metrics", () => {
     await m.shutdown("test");
   });
 });
-
-describe("IssuerMetrics", () => {
-  it("is 1 while ready, 0 while not, and gone with the issuer", async () => {
-    const registry = new Registry();
-    const metrics = new IssuerMetrics(registry);
-    const ref = { kind: "CredentialIssuer" as const, namespace: "team-a", name: "adh" };
-    metrics.observe(ref, true);
-    metrics.observe({ kind: "ClusterCredentialIssuer", name: "shared" }, false);
-    expect(await samples(registry, "rotor_issuer_ready")).toEqual([
-      'rotor_issuer_ready{kind="CredentialIssuer",namespace="team-a",name="adh"} 1',
-      'rotor_issuer_ready{kind="ClusterCredentialIssuer",namespace="",name="shared"} 0',
-    ]);
-    metrics.forget(ref);
-    expect(await samples(registry, "rotor_issuer_ready")).toEqual([
-      'rotor_issuer_ready{kind="ClusterCredentialIssuer",namespace="",name="shared"} 0',
-    ]);
-  });
-});
