@@ -74,11 +74,11 @@ export function secretInformers(
 export function notEnabledMessage(namespace: string, listed: boolean): string {
   return listed
     ? `Rotor may not watch Secrets in namespace ${namespace}: ask the cluster administrator to ` +
-        `bind the ClusterRole rotor-namespace to Rotor's service account in ${namespace} ` +
+        `grant Rotor's service account the Role rotor-namespace in ${namespace} ` +
         `(RoleBinding rotor); Rotor looks again every ${RECHECK_MS / 1000}s`
     : `Rotor does not serve namespace ${namespace} (namespace-scoped install): ask the cluster ` +
-        `administrator to bind the ClusterRole rotor-namespace to Rotor's service account in ` +
-        `${namespace} and add it to the controller's --watch-namespaces`;
+        `administrator to grant Rotor's service account the Role rotor-namespace in ` +
+        `${namespace} (RoleBinding rotor) and add it to the controller's --watch-namespaces`;
 }
 
 /** How often a listed namespace whose watch is refused is looked at again. */

@@ -10,6 +10,7 @@ import { LABEL_MANAGED_BY, LABEL_ROLE, MANAGED_BY } from "../api/metadata.ts";
 import type { Flags } from "../flags.ts";
 import type { Issuer } from "../issuers/issuer.ts";
 import { OcsTenants } from "../issuers/ocs/tenants.ts";
+import { definitionDeleting } from "../runtime/definition.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import { Expectations } from "../runtime/expectations.ts";
 import type { Logger } from "../runtime/log.ts";
@@ -96,6 +97,7 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
             { credentials, secrets: ownSecrets.of, expectations },
             new IssuerResolver(kc, embedded, tenants, flags.namespace),
             (clientId, self) => holders.holderOther(clientId, self),
+            definitionDeleting(kc, `${CLIENT_CREDENTIAL.plural}.${GROUP}`),
           ),
           writer,
           restarts: restarter,

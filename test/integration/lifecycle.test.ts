@@ -241,7 +241,7 @@ describe("a ClientCredential on the embedded issuer", () => {
     expect((await requestToken(tokenUrl(), clientId, value)).status).toBe(401);
   });
 
-  it("with deletionPolicy Retain leaves the issuer untouched", async () => {
+  it("with deletionPolicy Retain leaves the issuer untouched and keeps the Secrets holding the value", async () => {
     await createClientCredential(ns.name, "kept", { deletionPolicy: "Retain" });
     const cc = await ready("kept");
     const clientId = cc.status?.clientId as string;
@@ -252,6 +252,14 @@ describe("a ClientCredential on the embedded issuer", () => {
     );
     expect((await issuerRecord(clientId))?.secrets).toHaveLength(1);
     expect((await requestToken(tokenUrl(), clientId, value)).status).toBe(200);
+    // The garbage collector had its chance: the ClientCredential is gone, its Secrets are not.
+    await new Promise((r) => setTimeout(r, 3000));
+    const target = await readSecret(ns.name, "kept");
+    expect(decoded(target, "client_secret")).toBe(value);
+    expect(target?.metadata?.ownerReferences ?? []).toEqual([]);
+    const versions = await versionSecrets(ns.name, cc.metadata.uid as string);
+    expect(versions).toHaveLength(1);
+    expect(versions[0]?.metadata?.ownerReferences ?? []).toEqual([]);
   });
 
   it("survives objects it did not expect: a status someone else wrote, a stray Secret with its label", async () => {

@@ -124,6 +124,11 @@ export interface Snapshot {
   consumers: Consumers | undefined;
   /** Target Secrets Rotor wrote under an earlier spec.secretName. */
   staleTargets: string[];
+  /**
+   * The ClientCredential CRD itself is being deleted (asked only while this object is being
+   * deleted): its objects go because the kind goes, not because their owners asked.
+   */
+  definitionDeleting: boolean;
 }
 
 export type RevokeReason =
@@ -146,6 +151,11 @@ export interface SecretPlan {
 export type Action =
   | { type: "addFinalizer" }
   | { type: "removeFinalizer"; warning?: string }
+  /**
+   * Secrets that hold values still valid at the issuer lose their owner reference, so that the
+   * garbage collector does not delete them with the ClientCredential: the workloads keep working.
+   */
+  | { type: "keepSecrets"; names: string[]; why: string }
   /** clientId undefined: Rotor picks a random v4 GUID and records it in status first. */
   | {
       type: "createClient";

@@ -9,6 +9,7 @@ import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-no
 import type { ClientCredentialSpec } from "../../api/clientcredential.ts";
 import { FINALIZER, ROTATE_ANNOTATION } from "../../api/metadata.ts";
 import { type Issuer, IssuerError } from "../../issuers/issuer.ts";
+import type { DefinitionDeleting } from "../../runtime/definition.ts";
 import type { Expectations } from "../../runtime/expectations.ts";
 import type { SupervisedInformer } from "../../runtime/informer.ts";
 import { isNotFound, makeClient } from "../../runtime/kube.ts";
@@ -70,9 +71,17 @@ export class Observer {
   private readonly resolver: IssuerResolver;
   private readonly holderOf: ClientIdHolders;
   private readonly consumers: ConsumerObserver;
+  private readonly definitionDeleting: DefinitionDeleting;
 
-  constructor(kc: KubeConfig, caches: ObservedCaches, resolver: IssuerResolver, holderOf: ClientIdHolders) {
+  constructor(
+    kc: KubeConfig,
+    caches: ObservedCaches,
+    resolver: IssuerResolver,
+    holderOf: ClientIdHolders,
+    definitionDeleting: DefinitionDeleting,
+  ) {
     this.consumers = new ConsumerObserver(kc);
+    this.definitionDeleting = definitionDeleting;
     this.core = makeClient(kc, CoreV1Api);
     this.caches = caches;
     this.resolver = resolver;
@@ -184,6 +193,8 @@ export class Observer {
           }
         : undefined;
 
+    const hasFinalizer = (metadata.finalizers ?? []).includes(FINALIZER);
+    const revoking = Boolean(metadata.deletionTimestamp) && hasFinalizer && spec.deletionPolicy === "Revoke";
     const snapshot: Snapshot = {
       cc: {
         uid,
@@ -193,7 +204,7 @@ export class Observer {
         deletionTimestamp: metadata.deletionTimestamp
           ? new Date(metadata.deletionTimestamp).toISOString()
           : undefined,
-        hasFinalizer: (metadata.finalizers ?? []).includes(FINALIZER),
+        hasFinalizer,
         rotateRequest: metadata.annotations?.[ROTATE_ANNOTATION],
         spec,
         status,
@@ -234,8 +245,20 @@ export class Observer {
       staleTargets: owned
         .filter((s) => isTargetSecret(s) && s.metadata.name !== secretName && isControlledBy(s, uid))
         .map((s) => s.metadata.name as string),
+      definitionDeleting: revoking && (await this.askDefinitionDeleting()),
     };
     return { found: true, snapshot, issuer, versionSecrets, readSecret, object };
+  }
+
+  /** Unknown is never taken for "no": the reconcile fails and is retried, nothing is revoked. */
+  private async askDefinitionDeleting(): Promise<boolean> {
+    try {
+      return await this.definitionDeleting();
+    } catch (error) {
+      throw new Error(
+        `cannot tell whether the ClientCredential CRD is being deleted, so nothing is revoked yet (Rotor needs get on customresourcedefinitions): ${describeError(error)}`,
+      );
+    }
   }
 
   /**

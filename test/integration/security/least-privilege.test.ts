@@ -33,6 +33,16 @@ import {
 import { OPERATOR_NAMESPACE, type RotorProcess, startRotor } from "../../support/rotor.ts";
 
 const CLUSTER_WIDE_RBAC = join(import.meta.dirname, "..", "..", "..", "deploy", "rbac.yaml");
+const WATCHED_NAMESPACE_RBAC = join(
+  import.meta.dirname,
+  "..",
+  "..",
+  "..",
+  "deploy",
+  "namespaced",
+  "watched-namespace",
+  "rbac.yaml",
+);
 
 type Namespace = Awaited<ReturnType<typeof testNamespace>>;
 
@@ -236,16 +246,8 @@ describe("the namespace-scoped install (deploy/namespaced/rbac.yaml)", () => {
   let other: Namespace;
   let rotor: RotorProcess;
   const bind = (namespace: string) =>
-    // The documented opt-in: one RoleBinding per namespace (its ClusterRole comes with the install).
-    kubectlOk([
-      "-n",
-      namespace,
-      "create",
-      "rolebinding",
-      "rotor",
-      "--clusterrole=rotor-namespace",
-      `--serviceaccount=${OPERATOR_NAMESPACE}:rotor`,
-    ]);
+    // The documented opt-in: the Role rotor-namespace and its RoleBinding in each namespace.
+    kubectlOk(["-n", namespace, "apply", "-f", WATCHED_NAMESPACE_RBAC]);
 
   beforeAll(async () => {
     optedIn = await testNamespace("scoped-in");
@@ -264,7 +266,6 @@ describe("the namespace-scoped install (deploy/namespaced/rbac.yaml)", () => {
     await rotor?.stop();
     // Back to the cluster-wide install the other test files run with.
     kubectlOk(["apply", "--server-side", "--field-manager=rotor-install", "-f", CLUSTER_WIDE_RBAC]);
-    kubectl(["delete", "clusterrole", "rotor-namespace", "--ignore-not-found"]);
   });
 
   it("grants Rotor Secrets only in the namespaces that opt in", () => {

@@ -49,6 +49,11 @@ export const handlers: { [T in Action["type"]]: Handler<T> } = {
     );
   },
 
+  async keepSecrets(ctx, action) {
+    for (const name of action.names) await ctx.writer.release(key(ctx, name));
+    ctx.record(notes.secretsKept(action.names, action.why));
+  },
+
   async createClient(ctx, action) {
     const { cc } = snapshotOf(ctx);
     const clientId = action.clientId ?? randomUUID();

@@ -36,6 +36,12 @@ const REVOKE_WHY: Record<RevokeReason, string> = {
 
 export const notes = {
   revocationAbandoned: (why: string) => warning("RevocationAbandoned", "Delete", why),
+  secretsKept: (names: string[], why: string) =>
+    normal(
+      "SecretsKept",
+      "Delete",
+      `Kept Secrets ${names.join(", ")} (no longer owned by this object): ${why}`,
+    ),
   clientCreated: (clientId: string) =>
     normal("ClientCreated", "Create", `Created client ${clientId} at the issuer`),
   clientDeleted: (clientId: string) =>

@@ -34,6 +34,8 @@ export interface CredentialWriter {
   /** Creates a version Secret; retried on transient errors, never overwrites. */
   createVersion(secret: V1Secret): Promise<void>;
   annotate(secret: ObjectKey, annotations: Record<string, string>): Promise<void>;
+  /** Drops the Secret's owner references (garbage collection keeps it); a Secret gone is fine. */
+  release(secret: ObjectKey): Promise<void>;
   /** Idempotent: a Secret that is gone is fine. */
   deleteSecret(secret: ObjectKey): Promise<void>;
   /**
@@ -141,6 +143,18 @@ export class KubeWriter implements CredentialWriter {
       mergePatch,
     );
     this.secretWritten(secret, answer, answer);
+  }
+
+  async release(secret: ObjectKey) {
+    try {
+      const answer = await this.core.patchNamespacedSecret(
+        { ...secret, body: { metadata: { ownerReferences: null } } },
+        mergePatch,
+      );
+      this.secretWritten(secret, answer, answer);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
   }
 
   async deleteSecret(secret: ObjectKey) {

@@ -44,6 +44,9 @@ class FakeWriter implements CredentialWriter {
   async deleteSecret(secret: { name: string }) {
     this.calls.push(`deleteSecret:${secret.name}`);
   }
+  async release(secret: { name: string }) {
+    this.calls.push(`release:${secret.name}`);
+  }
   async writeTarget(target: V1Secret) {
     this.calls.push(`writeTarget:${target.metadata?.name}`);
     return SERVER_TIME;

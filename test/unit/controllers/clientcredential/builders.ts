@@ -87,6 +87,7 @@ export function snapshot(overrides: Partial<Snapshot> = {}, spec: Record<string,
     foreignVersions: [],
     consumers: undefined,
     staleTargets: [],
+    definitionDeleting: false,
     ...overrides,
   };
 }

@@ -406,10 +406,16 @@ describe("decide on deletion", () => {
       want: ["revoke:1:deleting", "revoke:3:deleting", "removeFinalizer"],
     },
     {
-      name: "Retain: leaves the issuer untouched",
+      name: "Retain: leaves the issuer untouched and keeps the Secrets holding the values",
       given: deleting({ deletionPolicy: "Retain" }),
       minutes: 1,
-      want: ["removeFinalizer"],
+      want: ["keepSecrets", "removeFinalizer"],
+    },
+    {
+      name: "the CRD being deleted: revokes nothing, keeps the Secrets, warns",
+      given: deleting({}, { definitionDeleting: true }),
+      minutes: 1,
+      want: ["keepSecrets", "removeFinalizer"],
     },
     {
       name: "waits for an unreachable issuer",
@@ -421,18 +427,35 @@ describe("decide on deletion", () => {
       name: "lets go after the finalizer timeout, with a warning",
       given: deleting({}, { issuerError: "down" }),
       minutes: 11,
-      want: ["removeFinalizer"],
+      want: ["keepSecrets", "removeFinalizer"],
     },
   ])("$name", ({ given, minutes, want }) => {
     const plan = decide(given, at(minutes), options);
     expect(types(plan.actions)).toEqual(want);
   });
 
-  it("says which secrets it could not revoke", () => {
+  it("says which secrets it could not revoke, and keeps the Secrets that hold them", () => {
     const plan = decide(deleting({}, { issuerError: "down" }), at(11), options);
-    expect(plan.actions[0]).toMatchObject({
+    expect(plan.actions).toMatchObject([
+      { type: "keepSecrets", names: [version("1").name] },
+      { type: "removeFinalizer", warning: expect.stringContaining("secrets 1 of client client") },
+    ]);
+  });
+
+  it("keeps the target Secret too when it is Rotor's", () => {
+    const plan = decide(
+      deleting({ deletionPolicy: "Retain" }, { target: inSyncTarget("1") }),
+      at(1),
+      options,
+    );
+    expect(plan.actions[0]).toMatchObject({ type: "keepSecrets", names: ["app", version("1").name] });
+  });
+
+  it("says loudly why a CRD deletion revokes nothing", () => {
+    const plan = decide(deleting({}, { definitionDeleting: true }), at(1), options);
+    expect(plan.actions.at(-1)).toMatchObject({
       type: "removeFinalizer",
-      warning: expect.stringContaining("secrets 1 of client client"),
+      warning: expect.stringMatching(/CRD is being deleted.*Revoke is not carried out.*secrets 1 of client/),
     });
   });
 });
