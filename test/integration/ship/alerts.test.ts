@@ -22,11 +22,33 @@ import { type RotorProcess, startRotor } from "../../support/rotor.ts";
 import { tool } from "../../support/tools.ts";
 import { promtoolTests, RULES, rules, SCRAPES, STEP_S, TARGET } from "./alert-cases.ts";
 import { produceStates } from "./alerts-states.ts";
-import { dashboardQueries, missingFrom, monitoringCrds } from "./monitoring.ts";
+import {
+  CHART,
+  find,
+  type KubeObject,
+  parseObjects,
+  readObjects,
+  run,
+  serverDryRun,
+  serverVersion,
+} from "./installs.ts";
+import { dashboardQueries, installMonitoringCrds, missingFrom } from "./monitoring.ts";
 import { parseExposition, type Scrape } from "./prometheus.ts";
 
 const path = (relative: string) => fileURLToPath(new URL(`../../../${relative}`, import.meta.url));
 const DASHBOARD = path("charts/rotor/files/grafana-dashboard.json");
+
+/** The ServiceMonitor selects the Service by its labels, scrapes its `metrics` port, honours Rotor's labels. */
+function expectSelects(monitor: KubeObject, service: KubeObject) {
+  const spec = monitor.spec as {
+    selector: { matchLabels: Record<string, string> };
+    endpoints: Array<{ port: string; honorLabels: boolean }>;
+  };
+  expect(service.metadata.labels).toMatchObject(spec.selector.matchLabels);
+  const ports = (service.spec as { ports: Array<{ name: string }> }).ports.map((p) => p.name);
+  expect(spec.endpoints.map((e) => [e.port, e.honorLabels])).toEqual([["metrics", true]]);
+  expect(ports).toContain("metrics");
+}
 
 let rotor: RotorProcess;
 let ns: Awaited<ReturnType<typeof testNamespace>>;
@@ -179,14 +201,11 @@ describe("deploy/monitoring", () => {
     const dashboard = objects.find((o) => o.kind === "ConfigMap")?.data?.["rotor.json"] as string;
     expect(JSON.parse(dashboard)).toEqual(JSON.parse(readFileSync(DASHBOARD, "utf8")));
 
-    for (const crd of monitoringCrds())
-      kubectlOk(["apply", "--server-side", "--field-manager=rotor-test", "-f", crd]);
-    kubectlOk([
-      "wait",
-      "--for=condition=Established",
-      "crd/servicemonitors.monitoring.coreos.com",
-      "crd/prometheusrules.monitoring.coreos.com",
-    ]);
+    // The ServiceMonitor finds the kustomize base's metrics Service.
+    const monitor = find(objects as KubeObject[], "ServiceMonitor", "rotor");
+    expectSelects(monitor, find(readObjects("deploy", "operator.yaml"), "Service", "rotor-metrics"));
+
+    installMonitoringCrds();
     const accepted = kubectlOk([
       "apply",
       "--server-side",
@@ -199,6 +218,77 @@ describe("deploy/monitoring", () => {
     );
     expect(accepted).toContain(
       "prometheusrule.monitoring.coreos.com/rotor serverside-applied (server dry run)",
+    );
+  });
+});
+
+describe("the chart's monitoring templates", () => {
+  const template = (...set: string[]) =>
+    parseObjects(
+      run(tool("helm"), [
+        "template",
+        "rotor",
+        CHART,
+        "-n",
+        "rotor-system",
+        `--kube-version=${serverVersion()}`,
+        ...set.flatMap((s) => ["--set", s]),
+      ]),
+    );
+
+  it("render nothing by default; with metrics.* on, the objects deploy/monitoring holds, and the API server accepts them", {
+    timeout: 600_000,
+  }, () => {
+    const monitoringKinds = (objects: KubeObject[]) =>
+      objects.filter(
+        (o) =>
+          ["ServiceMonitor", "PrometheusRule"].includes(o.kind) || o.metadata.name.endsWith("-dashboard"),
+      );
+    expect(monitoringKinds(template())).toEqual([]);
+
+    const objects = template(
+      "metrics.serviceMonitor.enabled=true",
+      "metrics.serviceMonitor.labels.release=prometheus",
+      "metrics.prometheusRule.enabled=true",
+      "metrics.prometheusRule.labels.release=prometheus",
+      "metrics.dashboard.enabled=true",
+    );
+    const monitor = find(objects, "ServiceMonitor", "rotor");
+    expectSelects(monitor, find(objects, "Service", "rotor-metrics"));
+    expect(monitor.metadata.labels).toMatchObject({
+      release: "prometheus",
+      "app.kubernetes.io/part-of": "rotor",
+    });
+    const rule = find(objects, "PrometheusRule", "rotor");
+    expect(rule.metadata.labels?.release).toBe("prometheus");
+    // Inserted as text: the alerts' {{ $labels.… }} reach Prometheus as written.
+    expect(rule.spec).toEqual(parse(readFileSync(RULES, "utf8")));
+    const dashboard = find(objects, "ConfigMap", "rotor-dashboard");
+    expect(dashboard.metadata.labels?.grafana_dashboard).toBe("1");
+    const json = (dashboard.data as Record<string, string>)["rotor.json"] as string;
+    expect(JSON.parse(json)).toEqual(JSON.parse(readFileSync(DASHBOARD, "utf8")));
+
+    const rules = join(mkdtempSync(join(tmpdir(), "rotor-chart-rules-")), "rules.json");
+    writeFileSync(rules, JSON.stringify(rule.spec));
+    const check = spawnSync(tool("promtool"), ["check", "rules", rules], { encoding: "utf8" });
+    expect(check.stdout).toContain("SUCCESS");
+
+    installMonitoringCrds();
+    const accepted = serverDryRun(
+      monitoringKinds(objects)
+        .map((o) => JSON.stringify(o))
+        .join("\n---\n"),
+    );
+    expect(accepted).toContain(
+      "servicemonitor.monitoring.coreos.com/rotor serverside-applied (server dry run)",
+    );
+    expect(accepted).toContain(
+      "prometheusrule.monitoring.coreos.com/rotor serverside-applied (server dry run)",
+    );
+    expect(accepted).toContain("configmap/rotor-dashboard serverside-applied (server dry run)");
+
+    expect(() => template("metrics.serviceMonitor.enabled=true", "metrics.service.enabled=false")).toThrow(
+      /metrics.serviceMonitor.enabled needs metrics.service.enabled/,
     );
   });
 });

@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { kubectlOk } from "../../support/cluster.ts";
 import { type Scrape, typeOf } from "./prometheus.ts";
 
 /** The version whose CRDs the dry run uses (monitoring.coreos.com/v1 is stable across them). */
@@ -25,6 +26,18 @@ export function monitoringCrds(): string[] {
   return ["servicemonitors", "prometheusrules"].map((kind) =>
     join(dir, `monitoring.coreos.com_${kind}.yaml`),
   );
+}
+
+/** Installs the ServiceMonitor and PrometheusRule CRDs in the test cluster (idempotent). */
+export function installMonitoringCrds(): void {
+  for (const crd of monitoringCrds())
+    kubectlOk(["apply", "--server-side", "--field-manager=rotor-test", "-f", crd]);
+  kubectlOk([
+    "wait",
+    "--for=condition=Established",
+    "crd/servicemonitors.monitoring.coreos.com",
+    "crd/prometheusrules.monitoring.coreos.com",
+  ]);
 }
 
 interface Panel {
