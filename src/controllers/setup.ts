@@ -22,6 +22,7 @@ import type { CredentialMetrics } from "./clientcredential/metrics.ts";
 import { Observer } from "./clientcredential/observe.ts";
 import { ClientCredentialReconciler } from "./clientcredential/reconciler.ts";
 import type { ClientCredentialObject } from "./clientcredential/resources.ts";
+import { IssuerMetrics } from "./issuer/metrics.ts";
 import { IssuerReconciler } from "./issuer/reconciler.ts";
 import { clientCredentialsUsing, issuerGroup, issuerWatches } from "./issuer/watches.ts";
 import { NamespaceGate, secretInformers } from "./namespaces.ts";
@@ -132,6 +133,13 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
     for (const key of holders.update(object, event === "delete")) credentialController.enqueue(key);
   });
 
+  // Per-object series are the leader's: a replica that stops leading drops them.
+  const issuerMetrics = new IssuerMetrics(deps.registry);
+  manager.onTermEnd(() => {
+    metrics.clear();
+    issuerMetrics.clear();
+  });
+
   // Issuers: checked on every change and every --issuer-check-interval; a change of readiness
   // wakes the ClientCredentials that use the issuer.
   manager.controller({
@@ -149,6 +157,7 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
       onChanged: (ref) => {
         for (const key of clientCredentialsUsing(ref, credentials.list())) credentialController.enqueue(key);
       },
+      metrics: issuerMetrics,
     }),
     watches: issuerWatches(manager, kc),
   });
@@ -175,6 +184,13 @@ function ocsTenants(kc: KubeConfig, flags: Flags, registry: Registry): OcsTenant
       allowInsecure: flags.allowInsecureIssuerUrls,
       allowForeignTokenEndpoint: flags.allowForeignTokenEndpoints,
     },
-    onAttempt: (issuer, method, outcome) => requests.inc({ issuer, method, outcome }),
+    onAttempt: (issuer, method, outcome) => requests.inc({ issuer, method, outcome: outcomeLabel(outcome) }),
   });
 }
+
+/**
+ * An HTTP status, a Node error code (ECONNREFUSED), `timeout` or `too-large`; anything else (a
+ * network error's message) is "network-error", so that the label's values stay a small set.
+ */
+export const outcomeLabel = (outcome: string): string =>
+  /^([1-5][0-9]{2}|[A-Z][A-Z0-9_]{0,40}|timeout|too-large)$/.test(outcome) ? outcome : "network-error";

@@ -65,6 +65,11 @@ export class Controller {
     return this.options.name;
   }
 
+  /** Keys waiting for a worker (0 while this replica does not lead). */
+  get depth(): number {
+    return this.queue?.length ?? 0;
+  }
+
   /** Queues a key, if the controller runs (a follower ignores events). */
   enqueue(key: string): void {
     this.queue?.add(key);

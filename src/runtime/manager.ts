@@ -12,11 +12,12 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { Gauge, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import { Controller, type ControllerOptions } from "./controller.ts";
 import { type InformerEvent, type InformerOptions, SupervisedInformer } from "./informer.ts";
 import { type LeaderElector, LeaderTerm } from "./leader.ts";
 import type { Logger } from "./log.ts";
+import { ManagerMetrics } from "./metrics.ts";
 
 /** A cache that must be filled before Rotor is ready (an informer, the issuer's registry). */
 export interface Cache {
@@ -114,7 +115,9 @@ export class Manager {
   private readonly controllers: Controller[] = [];
   /** Each controller's watches, replayed when a term starts. */
   private readonly replays = new Map<Controller, Watch[]>();
-  private readonly leader: Gauge;
+  private readonly metrics: ManagerMetrics;
+  /** Called when a term ends, and again once its reconciles have settled. */
+  private readonly termEndListeners: Array<() => void> = [];
   private synced = false;
   private stopping: Promise<void> | undefined;
   private term: LeaderTerm | undefined;
@@ -122,11 +125,7 @@ export class Manager {
 
   constructor(options: ManagerOptions) {
     this.options = options;
-    this.leader = new Gauge({
-      name: "rotor_leader",
-      help: "1 while this replica leads (reconciles), 0 while it follows.",
-      registers: [options.registry],
-    });
+    this.metrics = new ManagerMetrics(options.registry);
   }
 
   /** Logs and exits non-zero, so that Kubernetes restarts Rotor (an unrecoverable cache). */
@@ -167,16 +166,29 @@ export class Manager {
   controller(
     options: Omit<ControllerOptions, "log" | "reconcileTimeoutMs"> & { watches: Watch[] },
   ): Controller {
-    const { watches, ...rest } = options;
+    const { watches, onReconciled, ...rest } = options;
     const controller = new Controller({
       ...rest,
       log: this.options.log,
       reconcileTimeoutMs: this.options.reconcileTimeoutMs,
+      onReconciled: (seconds, outcome) => {
+        this.metrics.reconciled(options.name, outcome);
+        onReconciled?.(seconds, outcome);
+      },
     });
+    this.metrics.controller(options.name, () => controller.depth);
     for (const w of watches) w.subscribe((key) => controller.enqueue(key));
     this.controllers.push(controller);
     this.replays.set(controller, watches);
     return controller;
+  }
+
+  /**
+   * Called when a leader term ends, and again once its reconciles have settled: what only the
+   * leader reports (per-object metrics) goes, so that followers never show stale values.
+   */
+  onTermEnd(listener: () => void): void {
+    this.termEndListeners.push(listener);
   }
 
   /** Fills the caches, then leads (or campaigns to). Resolves once ready. */
@@ -185,6 +197,7 @@ export class Manager {
     await Promise.all([...this.caches, ...this.optionalCaches].map((cache) => cache.start()));
     await Promise.all(this.caches.map((cache) => cache.waitForSync(syncTimeoutMs)));
     this.synced = true;
+    if (this.controllers.length > 0) this.metrics.leading(false);
     if (elector) elector.run({ started: (term) => this.lead(term), stopped: () => this.stepDown() });
     // Without controllers (the token server) there is nothing to lead.
     else if (this.controllers.length > 0)
@@ -215,15 +228,16 @@ export class Manager {
       return;
     }
     this.term = term;
-    this.leader.set(1);
+    this.metrics.leading(true);
     for (const controller of this.controllers) controller.start(term);
     for (const controller of this.controllers)
       for (const w of this.replays.get(controller) ?? []) w.replay((key) => controller.enqueue(key));
     term.signal.addEventListener(
       "abort",
       () => {
-        this.leader.set(0);
+        this.metrics.leading(false);
         for (const controller of this.controllers) controller.stop();
+        for (const listener of this.termEndListeners) listener();
       },
       { once: true },
     );
@@ -236,6 +250,7 @@ export class Manager {
       this.options.log.warn(
         "reconciles of the ended term are still running; their Kubernetes requests are refused",
       );
+    for (const listener of this.termEndListeners) listener();
   }
 
   private async idle(timeoutMs: number): Promise<boolean> {

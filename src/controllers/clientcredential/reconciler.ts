@@ -18,7 +18,7 @@ import {
   type RestartQueue,
 } from "./apply/index.ts";
 import { type DecideOptions, decide } from "./decide.ts";
-import type { CredentialMetrics } from "./metrics.ts";
+import { type CredentialMetrics, issuerRefOf } from "./metrics.ts";
 import type { Notice, Plan } from "./model.ts";
 import type { Observation, Observer } from "./observe.ts";
 import { mergeNotices } from "./report.ts";
@@ -110,24 +110,27 @@ export class ClientCredentialReconciler implements Reconciler {
   private async reportInvalid(object: ClientCredentialObject, message: string, now: Date): Promise<Result> {
     const { namespace, name, generation } = object.metadata ?? {};
     const { status } = parseClientCredential(object);
+    const key = { namespace: namespace as string, name: name as string };
+    const identity = { ...key, issuerRef: issuerRefOf(object.spec) };
     const ready = status.conditions?.find((c) => c.type === "Ready");
     if (
       ready?.reason === "InvalidSpec" &&
       ready.message === message &&
       ready.observedGeneration === generation
-    )
+    ) {
+      this.deps.metrics.observe(identity, status);
       return {};
-    await this.deps.writer.writeStatus(
-      { namespace: namespace as string, name: name as string },
-      {
-        conditions: setCondition(
-          [],
-          { type: "Ready", status: "False", reason: "InvalidSpec", message },
-          generation,
-          now,
-        ),
-      },
-    );
+    }
+    const invalid = {
+      conditions: setCondition(
+        [],
+        { type: "Ready", status: "False", reason: "InvalidSpec", message },
+        generation,
+        now,
+      ),
+    };
+    await this.deps.writer.writeStatus(key, invalid);
+    this.deps.metrics.observe(identity, invalid);
     return {};
   }
 
@@ -214,7 +217,7 @@ export class ClientCredentialReconciler implements Reconciler {
       events.record(reference, notice.type, notice.reason, "Rollout", notice.message);
     if (failed || !isDeepStrictEqual(comparable(status), comparable(previous)))
       await writer.writeStatus({ namespace, name }, status);
-    metrics.observe(namespace, name, status);
+    metrics.observe({ namespace, name, issuerRef: snapshot.cc.spec.issuerRef }, status);
 
     if (failed) return { failed: true };
     // Restart requests are coalesced elsewhere and need no immediate second look.

@@ -16,6 +16,7 @@ import type { EventRecorder } from "../../runtime/events.ts";
 import { isNotFound, makeClient, mergePatch } from "../../runtime/kube.ts";
 import type { Logger } from "../../runtime/log.ts";
 import { type IssuerRef, parseIssuerKey } from "./keys.ts";
+import type { IssuerMetrics } from "./metrics.ts";
 
 export interface IssuerReconcilerOptions {
   /** Where a ClusterCredentialIssuer's Secret must be: Rotor's own namespace. */
@@ -28,6 +29,7 @@ export interface IssuerReconcilerOptions {
   now: () => Date;
   /** Readiness changed: the ClientCredentials that use this issuer should look again. */
   onChanged: (ref: IssuerRef) => void;
+  metrics?: IssuerMetrics;
 }
 
 interface IssuerObject {
@@ -63,12 +65,14 @@ export class IssuerReconciler implements Reconciler {
     const object = await this.read(ref);
     if (!object) {
       this.tenants.forget(key);
+      this.options.metrics?.forget(ref);
       this.options.onChanged(ref);
       return {};
     }
     const { result, tokenEndpoint } = await this.check(key, ref, object);
     const previous = this.tenants.lastCheck(key);
     this.tenants.recordCheck(key, result);
+    this.options.metrics?.observe(ref, result.ok);
 
     const now = this.options.now();
     const generation = object.metadata?.generation;
