@@ -1,0 +1,64 @@
+/**
+ * The integration tests in shards run side by side, each shard a vitest run with its own control
+ * plane. Most of a file's time is Rotor and the cluster waiting (for a renewal, a grace period, a
+ * rollout timeout), so two shards take little more than half the time of one. Files are dealt
+ * longest first to the shard with the least work (the seconds below were measured on 2 cores;
+ * a file not listed counts as 20 s). Every line is prefixed with its shard.
+ *
+ *   node hack/test-integration.ts [--shards=N] [vitest arguments]   # ROTOR_TEST_SHARDS, default 2
+ */
+import { spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { createInterface } from "node:readline";
+
+const SECONDS: Record<string, number> = {
+  "rollout.test.ts": 225,
+  "lifecycle.test.ts": 145,
+  "ocs-faults.test.ts": 127,
+  "ship/alerts.test.ts": 111,
+  "ship/gitops-health.test.ts": 100,
+  "ocs-issuer.test.ts": 89,
+  "crash.test.ts": 50,
+  "security/least-privilege.test.ts": 46,
+  "embedded-issuer.test.ts": 33,
+  "security/endpoint-tokens.test.ts": 31,
+  "ship/image.test.ts": 29,
+  "security/clocks.test.ts": 28,
+  "security/leader-failover.test.ts": 27,
+  "ship/flags.test.ts": 26,
+};
+
+const root = join(import.meta.dirname, "..");
+const dir = join(root, "test", "integration");
+const option = process.argv.find((a) => a.startsWith("--shards="));
+const shards = Number(option?.slice("--shards=".length) ?? process.env.ROTOR_TEST_SHARDS ?? 2);
+const passOn = process.argv.slice(2).filter((a) => a !== option);
+
+const files = (readdirSync(dir, { recursive: true }) as string[])
+  .filter((f) => f.endsWith(".test.ts"))
+  .map((f) => ({ file: f, seconds: SECONDS[f] ?? 20 }))
+  .sort((a, b) => b.seconds - a.seconds);
+const plan = Array.from({ length: shards }, () => ({ seconds: 0, files: [] as string[] }));
+for (const { file, seconds } of files) {
+  const lightest = plan.reduce((min, shard) => (shard.seconds < min.seconds ? shard : min));
+  lightest.seconds += seconds;
+  lightest.files.push(relative(root, join(dir, file)));
+}
+
+const runs = plan.map(
+  (shard, i) =>
+    new Promise<number>((resolve) => {
+      const prefix = `[shard ${i + 1}] `;
+      console.log(`${prefix}${shard.files.length} files, about ${shard.seconds} s`);
+      const child = spawn("vitest", ["run", "--project", "integration", ...passOn, ...shard.files], {
+        cwd: root,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      for (const stream of [child.stdout, child.stderr])
+        createInterface({ input: stream }).on("line", (line) => console.log(prefix + line));
+      child.on("close", (code) => resolve(code ?? 1));
+    }),
+);
+const codes = await Promise.all(runs);
+process.exit(codes.find((code) => code !== 0) ?? 0);
