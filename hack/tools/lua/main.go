@@ -3,6 +3,8 @@
 // tests can check its customizations with the Lua engine Argo CD embeds (gopher-lua).
 //
 //	lua health    --script health.lua    [--open-libs] < object.json  → {"status":…,"message":…}
+//	  (as gitops-engine's GetResourceHealth: an object being deleted is "Progressing", "Pending
+//	  deletion", without running the script; a script that fails gives "Unknown" and the error)
 //	lua discovery --script discovery.lua [--open-libs] < object.json  → [{"name":…,"disabled":…},…]
 //	lua action    --script action.lua    [--open-libs] < object.json
 //	  → [{"operation":"patch","resource":{…},"patch":{…}|null,"statusPatch":{…}|null},…]
@@ -21,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -59,11 +62,7 @@ func main() {
 
 	switch command {
 	case "health":
-		result, err := executeHealthLua(obj, string(script), *openLibs)
-		if err != nil {
-			fail(err)
-		}
-		emit(result)
+		emit(resourceHealth(obj, string(script), *openLibs))
 	case "discovery":
 		result, err := executeResourceActionDiscovery(obj, string(script), *openLibs)
 		if err != nil {
@@ -93,6 +92,22 @@ func main() {
 		fail(fmt.Errorf("unknown command %q: health, discovery or action", command))
 	}
 }
+
+// resourceHealth mirrors gitops-engine pkg/health GetResourceHealth with a Lua health override.
+func resourceHealth(obj *unstructured.Unstructured, script string, useOpenLibs bool) *HealthStatus {
+	if obj.GetDeletionTimestamp() != nil && !slices.Contains(obj.GetFinalizers(), hookFinalizer) {
+		return &HealthStatus{Status: "Progressing", Message: "Pending deletion"}
+	}
+	health, err := executeHealthLua(obj, script, useOpenLibs)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lua:", err)
+		return &HealthStatus{Status: "Unknown", Message: err.Error()}
+	}
+	return health
+}
+
+// hookFinalizer is gitops-engine's hook.HookFinalizer.
+const hookFinalizer = "argocd.argoproj.io/hook-finalizer"
 
 func emit(value any) {
 	out, err := json.Marshal(value)
