@@ -1,8 +1,8 @@
 // How Argo CD runs a resource customization's Lua, mirrored from argoproj/argo-cd util/lua/lua.go
 // (v3, 2026): runLuaWithResourceActionParameters, ExecuteHealthLua, ExecuteResourceAction (with
-// cleanReturnedObj/cleanReturnedArray), ExecuteResourceActionDiscovery and decodeValue, and from
-// server/application/application.go the patch RunResourceAction sends (patchResource,
-// splitStatusPatch). The code is kept as close to Argo CD's as a standalone program allows: the
+// cleanReturnedObj/cleanReturnedArray) and decodeValue here; ExecuteResourceActionDiscovery, and
+// from server/application/application.go the patch RunResourceAction sends (patchResource,
+// splitStatusPatch), in actions.go. Argo CD's commit 37ee0097cf851bc2dd7665fc081bbce61a7e836e. The code is kept as close to Argo CD's as a standalone program allows: the
 // same libraries opened (package, base, table and the safe os of oslib_safe.go; all of Lua's with
 // useOpenLibs, as for Argo CD's built-in scripts), the same 1 s time limit, the same Go value →
 // Lua table conversion, the same JSON encoding of the result (layeh.com/gopher-json), the same
@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"time"
 
-	jsonpatch "github.com/evanphx/json-patch"
 	lua "github.com/yuin/gopher-lua"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	luajson "layeh.com/gopher-json"
@@ -207,79 +206,6 @@ func cleanReturnedArray(newObj, obj []any) []any {
 		}
 	}
 	return arrayToReturn
-}
-
-func executeResourceActionDiscovery(obj *unstructured.Unstructured, script string, useOpenLibs bool) ([]ResourceAction, error) {
-	l, err := runLua(obj, script, useOpenLibs)
-	if err != nil {
-		return nil, err
-	}
-	defer l.Close()
-	returnValue := l.Get(-1)
-	if returnValue.Type() != lua.LTTable {
-		return nil, fmt.Errorf("expect table output from Lua script, not %s", returnValue.Type().String())
-	}
-	jsonBytes, err := luajson.Encode(returnValue)
-	if err != nil {
-		return nil, fmt.Errorf("error in converting to lua table: %w", err)
-	}
-	actions := []ResourceAction{}
-	if string(jsonBytes) == "[]" {
-		return actions, nil
-	}
-	actionsMap := make(map[string]any)
-	if err := json.Unmarshal(jsonBytes, &actionsMap); err != nil {
-		return nil, fmt.Errorf("error unmarshaling action table: %w", err)
-	}
-	for key, value := range actionsMap {
-		action := ResourceAction{Name: key}
-		if fields, ok := value.(map[string]any); ok {
-			if disabled, ok := fields["disabled"].(bool); ok {
-				action.Disabled = disabled
-			}
-			valueBytes, err := json.Marshal(value)
-			if err != nil {
-				return nil, fmt.Errorf("error marshaling resource action: %w", err)
-			}
-			if err := json.Unmarshal(valueBytes, &action); err != nil {
-				return nil, fmt.Errorf("error unmarshaling resource action: %w", err)
-			}
-		}
-		actions = append(actions, action)
-	}
-	return actions, nil
-}
-
-// patchesOf is what RunResourceAction sends for a "patch": a JSON merge patch from the live
-// object to the returned one, split into the object's part and its status subresource's part
-// (nil when a part is unchanged; both nil when nothing changed).
-func patchesOf(live, changed *unstructured.Unstructured) (map[string]any, map[string]any, error) {
-	liveBytes, err := json.Marshal(live)
-	if err != nil {
-		return nil, nil, err
-	}
-	newBytes, err := json.Marshal(changed)
-	if err != nil {
-		return nil, nil, err
-	}
-	diffBytes, err := jsonpatch.CreateMergePatch(liveBytes, newBytes)
-	if err != nil {
-		return nil, nil, fmt.Errorf("error calculating merge patch: %w", err)
-	}
-	var diff map[string]any
-	if err := json.Unmarshal(diffBytes, &diff); err != nil {
-		return nil, nil, err
-	}
-	statusValue, hasStatus := diff["status"]
-	delete(diff, "status")
-	var object, status map[string]any
-	if len(diff) > 0 {
-		object = diff
-	}
-	if hasStatus {
-		status = map[string]any{"status": statusValue}
-	}
-	return object, status, nil
 }
 
 // decodeValue converts a Go value of an unstructured object into a Lua value, as Argo CD does.
