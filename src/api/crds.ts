@@ -101,7 +101,10 @@ function crd(
                 kind: { type: "string", description: "The REST resource this object represents." },
                 metadata: { type: "object" },
                 spec: schemaOf(spec),
-                status: schemaOf(status),
+                // Until Rotor first writes it, the API server shows a status of generation -1,
+                // so that kstatus (Flux) reads a new object as InProgress, not Current (as Flux's
+                // own CRDs do).
+                status: { ...schemaOf(status), default: { observedGeneration: -1 } },
               },
             },
           },

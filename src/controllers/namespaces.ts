@@ -18,6 +18,7 @@ import type { SupervisedInformer } from "../runtime/informer.ts";
 import type { Manager } from "../runtime/manager.ts";
 import type { CredentialWriter } from "./clientcredential/apply/index.ts";
 import { BY_OWNER, type CachedSecret, cacheSecret, ownerUidOf } from "./clientcredential/cached-secret.ts";
+import { withProgress } from "./clientcredential/progress.ts";
 import {
   type ClientCredentialObject,
   ccReference,
@@ -119,6 +120,7 @@ export class NamespaceGate implements Reconciler {
     const { status } = parseClientCredential(object);
     const generation = object.metadata.generation;
     const message = notEnabledMessage(namespace, listed);
+    const now = this.deps.clock();
     const ready = status.conditions?.find((c) => c.type === "Ready");
     if (
       ready?.reason === NAMESPACE_NOT_ENABLED &&
@@ -130,11 +132,16 @@ export class NamespaceGate implements Reconciler {
       { namespace, name },
       {
         ...status,
-        conditions: setCondition(
-          status.conditions,
-          { type: "Ready", status: "False", reason: NAMESPACE_NOT_ENABLED, message },
+        observedGeneration: generation,
+        conditions: withProgress(
+          setCondition(
+            status.conditions,
+            { type: "Ready", status: "False", reason: NAMESPACE_NOT_ENABLED, message },
+            generation,
+            now,
+          ),
           generation,
-          this.deps.clock(),
+          now,
         ),
       },
     );

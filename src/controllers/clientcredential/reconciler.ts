@@ -21,6 +21,7 @@ import { type DecideOptions, decide } from "./decide.ts";
 import { type CredentialMetrics, issuerRefOf } from "./metrics.ts";
 import type { Notice, Plan } from "./model.ts";
 import type { Observation, Observer } from "./observe.ts";
+import { withProgress } from "./progress.ts";
 import { mergeNotices } from "./report.ts";
 import { type ClientCredentialObject, ccReference, parseClientCredential } from "./resources.ts";
 import { computeStatus } from "./status.ts";
@@ -122,9 +123,9 @@ export class ClientCredentialReconciler implements Reconciler {
       return {};
     }
     const invalid = {
-      conditions: setCondition(
-        [],
-        { type: "Ready", status: "False", reason: "InvalidSpec", message },
+      observedGeneration: generation,
+      conditions: withProgress(
+        setCondition([], { type: "Ready", status: "False", reason: "InvalidSpec", message }, generation, now),
         generation,
         now,
       ),
@@ -191,9 +192,18 @@ export class ClientCredentialReconciler implements Reconciler {
           { namespace, name },
           {
             ...previous,
-            conditions: setCondition(
-              previous.conditions,
-              { type: "Ready", status: "False", reason: plan.blocker.reason, message: plan.blocker.message },
+            conditions: withProgress(
+              setCondition(
+                previous.conditions,
+                {
+                  type: "Ready",
+                  status: "False",
+                  reason: plan.blocker.reason,
+                  message: plan.blocker.message,
+                },
+                snapshot.cc.generation,
+                now,
+              ),
               snapshot.cc.generation,
               now,
             ),

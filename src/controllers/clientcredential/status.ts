@@ -5,6 +5,7 @@ import { type Condition, type ConditionInput, setCondition } from "../../runtime
 import { rolloutSince, workloadKey } from "../rollout/consumers.ts";
 import type { Failure } from "./apply/errors.ts";
 import type { Plan, Snapshot } from "./model.ts";
+import { withProgress } from "./progress.ts";
 import { renewalTimeOf, timingOf } from "./timing.ts";
 import { classify, lastRotateRequest } from "./versions.ts";
 
@@ -118,6 +119,7 @@ export function computeStatus(
   let conditions: Condition[] = (cc.status.conditions ?? []) as Condition[];
   for (const condition of [ready, rotating, rolledOut])
     conditions = setCondition(conditions, condition, cc.generation, now);
+  conditions = withProgress(conditions, cc.generation, now);
 
   const secrets = [
     ...superseded.map((v) => ({

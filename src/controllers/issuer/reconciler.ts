@@ -10,7 +10,7 @@ import { GROUP, VERSION } from "../../api/group.ts";
 import { clusterCredentialIssuerSpec, credentialIssuerSpec, type IssuerStatus } from "../../api/issuer.ts";
 import { OcsIssuer } from "../../issuers/ocs/issuer.ts";
 import type { OcsTenants, Readiness } from "../../issuers/ocs/tenants.ts";
-import { type Condition, setCondition } from "../../runtime/conditions.ts";
+import { type Condition, setCondition, setProgress } from "../../runtime/conditions.ts";
 import type { Reconciler, Result } from "../../runtime/controller.ts";
 import type { EventRecorder } from "../../runtime/events.ts";
 import { isNotFound, makeClient, mergePatch } from "../../runtime/kube.ts";
@@ -80,14 +80,20 @@ export class IssuerReconciler implements Reconciler {
       observedGeneration: generation,
       tokenEndpoint: tokenEndpoint ?? object.status?.tokenEndpoint,
       lastCheckTime: result.ok ? now.toISOString() : object.status?.lastCheckTime,
-      conditions: setCondition(
-        object.status?.conditions as Condition[] | undefined,
-        {
-          type: "Ready",
-          status: result.ok ? "True" : "False",
-          reason: result.reason,
-          message: result.message,
-        },
+      // An issuer Rotor cannot use stays so until something outside Rotor changes: Stalled.
+      conditions: setProgress(
+        setCondition(
+          object.status?.conditions as Condition[] | undefined,
+          {
+            type: "Ready",
+            status: result.ok ? "True" : "False",
+            reason: result.reason,
+            message: result.message,
+          },
+          generation,
+          now,
+        ),
+        result.ok ? undefined : { type: "Stalled", reason: result.reason, message: result.message },
         generation,
         now,
       ),

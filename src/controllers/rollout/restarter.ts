@@ -5,7 +5,7 @@
  *
  * The stamp is a server-side apply of two pod-template annotations with a field manager of its
  * own, so the workload's other fields — and a GitOps tool's ownership of them — are untouched.
- * Argo Rollouts are restarted through `spec.restartAt`.
+ * Argo Rollouts are restarted through `spec.restartAt` (a merge patch, with the same field manager).
  */
 import { AppsV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { isoSeconds } from "../../api/duration.ts";
@@ -94,6 +94,8 @@ export class Restarter {
             plural: "rollouts",
             name: workload.name,
             body: { metadata: { annotations: { [SECRET_ID]: ids } }, spec: { restartAt: now } },
+            // Named, so that GitOps tools can ignore what it owns (else the client's user agent).
+            fieldManager: RESTART_FIELD_MANAGER,
           },
           mergePatch,
         );

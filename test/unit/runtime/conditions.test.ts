@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { setCondition } from "../../../src/runtime/conditions.ts";
+import { setCondition, setProgress } from "../../../src/runtime/conditions.ts";
 import { scrub } from "../../../src/runtime/log.ts";
 
 describe("setCondition", () => {
@@ -53,5 +53,27 @@ describe("scrub", () => {
     { text: "abcdefghijklmnopqrstuvwxyzabcdefgh/abcdefghijkl", kept: false },
   ])("$text is kept: $kept", ({ text, kept }) => {
     expect(scrub(`in ${text}`) === `in ${text}`).toBe(kept);
+  });
+});
+
+describe("setProgress", () => {
+  const t1 = new Date("2026-01-01T00:00:00Z");
+  const t2 = new Date("2026-01-02T00:00:00Z");
+  const ready = setCondition([], { type: "Ready", status: "True", reason: "Issued", message: "" }, 1, t1);
+  const types = (list: { type: string; status: string }[]) => list.map((c) => `${c.type}=${c.status}`);
+
+  it("sets the one given True and removes the other", () => {
+    const stalled = setProgress(ready, { type: "Stalled", reason: "SlotsExhausted", message: "full" }, 1, t1);
+    expect(types(stalled)).toEqual(["Ready=True", "Stalled=True"]);
+    const reconciling = setProgress(stalled, { type: "Reconciling", reason: "Renewing", message: "" }, 2, t2);
+    expect(types(reconciling)).toEqual(["Ready=True", "Reconciling=True"]);
+    expect(reconciling[1]).toMatchObject({ observedGeneration: 2, lastTransitionTime: t2.toISOString() });
+  });
+
+  it("keeps neither while neither is True, and keeps lastTransitionTime while one stays True", () => {
+    const stalled = setProgress(ready, { type: "Stalled", reason: "A", message: "a" }, 1, t1);
+    const still = setProgress(stalled, { type: "Stalled", reason: "B", message: "b" }, 1, t2);
+    expect(still[1]).toMatchObject({ reason: "B", lastTransitionTime: t1.toISOString() });
+    expect(types(setProgress(still, undefined, 1, t2))).toEqual(["Ready=True"]);
   });
 });

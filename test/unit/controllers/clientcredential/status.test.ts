@@ -33,7 +33,9 @@ describe("computeStatus", () => {
     given: Snapshot;
     plan?: Plan;
     lastError?: Failure;
-    want: Record<string, { status: string; reason: string }>;
+    want: Record<string, { status?: string; reason: string; message?: string }>;
+    /** kstatus's abnormal-true condition Rotor sets (Reconciling or Stalled), if any. */
+    progress?: "Reconciling" | "Stalled";
   }>([
     {
       name: "Ready and up to date with the current secret in the target",
@@ -44,6 +46,22 @@ describe("computeStatus", () => {
       },
     },
     {
+      name: "the first secret being minted is Reconciling",
+      given: snapshot({ issuerSecrets: [] }),
+      plan: plan({
+        actions: [
+          {
+            type: "mint",
+            reason: "initial",
+            rotateRequest: undefined,
+            secret: { expiration: "2026-11-27T13:01:00Z", description: "app" },
+          },
+        ],
+      }),
+      want: { Ready: { status: "False", reason: "Issuing" } },
+      progress: "Reconciling",
+    },
+    {
       name: "a failed apply reports its own reason, not always IssuerError",
       given: snapshot({ issuerSecrets: [] }),
       lastError: { reason: "KubernetesError", message: "Kubernetes API 409: conflict" },
@@ -51,12 +69,21 @@ describe("computeStatus", () => {
         Ready: { status: "False", reason: "KubernetesError" },
         Rotating: { status: "True", reason: "Renewing" },
       },
+      progress: "Reconciling",
     },
     {
       name: "a conflict is not Ready even while the old secret is valid",
       given: issued(),
       plan: plan({ blocker: { reason: "ClientIdConflict", message: "held" } as Blocker }),
       want: { Ready: { status: "False", reason: "ClientIdConflict" } },
+      progress: "Stalled",
+    },
+    {
+      name: "an issuer Rotor cannot use before the first secret is Stalled",
+      given: snapshot({ issuerSecrets: [] }),
+      plan: plan({ blocker: { reason: "IssuerError", message: "unreachable" } }),
+      want: { Ready: { status: "False", reason: "IssuerError" }, Stalled: { reason: "IssuerError" } },
+      progress: "Stalled",
     },
     {
       name: "an exhausted budget is Rotating=SlotsExhausted",
@@ -65,14 +92,34 @@ describe("computeStatus", () => {
       want: {
         Ready: { status: "True", reason: "Issued" },
         Rotating: { status: "True", reason: "SlotsExhausted" },
+        Stalled: { status: "True", reason: "SlotsExhausted", message: "full" },
       },
+      progress: "Stalled",
     },
     {
       name: "a superseded secret waiting for its consumers is RolloutPending",
       given: rotatedNone(),
-      want: { RolledOut: { status: "False", reason: "RolloutPending" } },
+      want: {
+        Ready: { status: "True", reason: "Issued" },
+        RolledOut: { status: "False", reason: "RolloutPending" },
+        Reconciling: { status: "True", reason: "RolloutPending" },
+      },
+      progress: "Reconciling",
     },
-  ])("$name", ({ given, plan: p = plan(), lastError, want }) => {
+    {
+      name: "consumers that did not roll over within rollout.timeout are Stalled",
+      given: rotatedNone(),
+      plan: plan({
+        notices: [{ type: "Warning", reason: "RolloutTimeout", message: "api did not roll over" }],
+      }),
+      want: {
+        Ready: { status: "True", reason: "Issued" },
+        RolledOut: { status: "False", reason: "RolloutTimeout" },
+        Stalled: { status: "True", reason: "RolloutTimeout", message: "api did not roll over" },
+      },
+      progress: "Stalled",
+    },
+  ])("$name", ({ given, plan: p = plan(), lastError, want, progress }) => {
     const status = computeStatus(given, p, at(11), {
       failedAttempts: 0,
       lastFailureTime: undefined,
@@ -80,6 +127,8 @@ describe("computeStatus", () => {
     });
     for (const [type, expected] of Object.entries(want))
       expect(status.conditions?.find((c) => c.type === type)).toMatchObject(expected);
+    const abnormal = status.conditions?.filter((c) => c.type === "Reconciling" || c.type === "Stalled");
+    expect(abnormal?.map((c) => [c.type, c.status])).toEqual(progress ? [[progress, "True"]] : []);
   });
 
   it("lists the current and superseded secrets and the budget, never a value", () => {
