@@ -2,7 +2,7 @@
  * Writes integrations/argocd/argocd-cm.yaml from the Lua files under
  * integrations/argocd/resource_customizations (the scripts the tests run), in the keys Argo CD
  * reads from its argocd-cm ConfigMap. With --check, writes nothing and exits 1 when the file
- * differs from what the Lua files generate (test/integration/ship/argocd-health.test.ts runs it).
+ * differs from what the Lua files generate (test/integration/ship/gitops-health.test.ts runs it).
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,7 +1,7 @@
 /**
  * Real Rotor objects in each state a GitOps tool must read, produced on the control plane with
- * Rotor as its own process, for the Argo CD health checks (argocd-health.test.ts) and kstatus
- * (kstatus.test.ts). `start()` sets every state going at once (the slowest, RolloutTimeout, takes
+ * Rotor as its own process, for the Argo CD health checks and kstatus (gitops-health.test.ts:
+ * argocd-health.ts, kstatus.ts). `start()` sets every state going at once (the slowest, RolloutTimeout, takes
  * rollout.timeout's minimum of 1m); each getter waits for its state and returns the object as
  * `kubectl get -o json` shows it.
  */
