@@ -6,6 +6,7 @@
  */
 import { ApiextensionsV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { makeClient } from "./kube.ts";
+import { describeError } from "./log.ts";
 
 export type DefinitionDeleting = () => Promise<boolean>;
 
@@ -14,9 +15,14 @@ export function definitionDeleting(kc: KubeConfig, name: string, ttlMs = 2_000):
   let last: { at: number; answer: Promise<boolean> } | undefined;
   return () => {
     if (!last || Date.now() - last.at > ttlMs) {
-      const answer = api
-        .readCustomResourceDefinition({ name })
-        .then((crd) => Boolean(crd.metadata?.deletionTimestamp));
+      const answer = api.readCustomResourceDefinition({ name }).then(
+        (crd) => Boolean(crd.metadata?.deletionTimestamp),
+        (error: unknown) => {
+          throw new Error(
+            `cannot tell whether the CRD ${name} is being deleted (Rotor needs get on customresourcedefinitions): ${describeError(error)}`,
+          );
+        },
+      );
       // A failed read is not remembered: the reconcile that asked fails and is retried.
       answer.catch(() => {
         if (last?.answer === answer) last = undefined;

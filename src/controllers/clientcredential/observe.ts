@@ -245,20 +245,10 @@ export class Observer {
       staleTargets: owned
         .filter((s) => isTargetSecret(s) && s.metadata.name !== secretName && isControlledBy(s, uid))
         .map((s) => s.metadata.name as string),
-      definitionDeleting: revoking && (await this.askDefinitionDeleting()),
+      // Unknown is never taken for "no": a failed read fails the reconcile, nothing is revoked.
+      definitionDeleting: revoking && (await this.definitionDeleting()),
     };
     return { found: true, snapshot, issuer, versionSecrets, readSecret, object };
-  }
-
-  /** Unknown is never taken for "no": the reconcile fails and is retried, nothing is revoked. */
-  private async askDefinitionDeleting(): Promise<boolean> {
-    try {
-      return await this.definitionDeleting();
-    } catch (error) {
-      throw new Error(
-        `cannot tell whether the ClientCredential CRD is being deleted, so nothing is revoked yet (Rotor needs get on customresourcedefinitions): ${describeError(error)}`,
-      );
-    }
   }
 
   /**
