@@ -2,7 +2,7 @@
 import { afterEach } from "vitest";
 import { running } from "../support/rotor.ts";
 
-const LINES = 80;
+const LINES = Number(process.env.ROTOR_TEST_LOG_LINES ?? 80);
 
 afterEach(({ task }) => {
   if (task.result?.state !== "fail") return;

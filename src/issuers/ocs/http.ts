@@ -156,32 +156,49 @@ export class OcsHttp {
   }
 
   private once(request: OcsRequest, deadline: AbortSignal): Promise<OcsResponse> {
-    return this.options.throttle.run(async () => {
-      const response = await fetch(request.url, {
-        method: request.method,
-        headers: { accept: "application/json", ...request.headers },
-        body: request.body,
-        // The attempt's timeout covers the body too: a server that drips is cut off.
-        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), deadline]),
-        redirect: "error",
+    return this.options.throttle.run(() => {
+      // The attempt's timeout covers the body too: a server that drips is cut off.
+      const signal = AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), deadline]);
+      // And the attempt ends when its signal does, whatever the HTTP client still waits for:
+      // a hostile answer must never hold the throttle's slot, or the call, past its time.
+      return endedBy(signal, async () => {
+        const response = await fetch(request.url, {
+          method: request.method,
+          headers: { accept: "application/json", ...request.headers },
+          body: request.body,
+          signal,
+          redirect: "error",
+        });
+        const text = await readBounded(response, this.maxBodyBytes);
+        let body: unknown;
+        try {
+          body = text ? JSON.parse(text) : undefined;
+        } catch {
+          body = undefined;
+        }
+        return { status: response.status, headers: response.headers, body };
       });
-      const text = await readBounded(response, this.maxBodyBytes);
-      let body: unknown;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        body = undefined;
-      }
-      return { status: response.status, headers: response.headers, body };
     }, deadline);
   }
+}
+
+/** `task`'s answer, or a rejection with the signal's reason as soon as the signal aborts. */
+function endedBy<T>(signal: AbortSignal, task: () => Promise<T>): Promise<T> {
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    task()
+      .then(resolve, reject)
+      .finally(() => signal.removeEventListener("abort", abort));
+  });
 }
 
 /** The body as text, read no further than `maxBytes`: a huge or endless answer is cut off. */
 async function readBounded(response: Response, maxBytes: number): Promise<string> {
   const declared = Number(response.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
+    response.body?.cancel().catch(() => undefined); // not awaited: the answer is refused already
     throw new BodyTooLarge();
   }
   if (!response.body) return "";
@@ -193,7 +210,7 @@ async function readBounded(response: Response, maxBytes: number): Promise<string
     if (done) break;
     size += value.byteLength;
     if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
+      reader.cancel().catch(() => undefined); // not awaited: the answer is refused already
       throw new BodyTooLarge();
     }
     chunks.push(value);
