@@ -34,6 +34,12 @@ async function metric(name: string): Promise<number> {
   return Number(line?.split(" ")[1]);
 }
 
+const HOSTILITY = {
+  endless: { answers: "endless" },
+  drip: { answers: "drip", dripIntervalMs: 200 },
+  pages: { endlessPages: true },
+} as const;
+
 beforeAll(async () => {
   attacker = await testNamespace("hostile");
   victim = await testNamespace("victim");
@@ -54,6 +60,8 @@ beforeAll(async () => {
     });
     if (kind === "pages")
       for (let i = 0; i < PER_ISSUER; i++) pagesClients.push(server.addClient(tenant).clientId);
+    // Hostile before the issuer exists: its first check must meet the hostile answer.
+    server.setHostility(HOSTILITY[kind]);
     await createIssuer(
       { namespace: attacker.name, name: kind },
       {
@@ -67,9 +75,6 @@ beforeAll(async () => {
       },
     );
   }
-  servers.endless.setHostility({ answers: "endless" });
-  servers.drip.setHostility({ answers: "drip", dripIntervalMs: 200 });
-  servers.pages.setHostility({ endlessPages: true });
   for (const kind of ["endless", "drip", "pages"] as const)
     for (let i = 0; i < PER_ISSUER; i++)
       await createClientCredential(attacker.name, `${kind}-${i}`, {
