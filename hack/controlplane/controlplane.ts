@@ -71,7 +71,8 @@ function tail(file: string, lines: number): string {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port nobody listens on now (the control plane's, and the tests' servers). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

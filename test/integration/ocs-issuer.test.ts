@@ -3,9 +3,9 @@
  * whole lifecycle with administrator and with self authentication, a client whose 10 slots are
  * taken by someone else, a client that does not exist, and issuers Rotor cannot use.
  */
-import { createServer } from "node:net";
 import { EventsV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../hack/controlplane/controlplane.ts";
 import { OcsSimulator } from "../simulator/ocs/server.ts";
 import { TENANT_MEMBER_ROLE_ID } from "../simulator/ocs/store.ts";
 import { eventually, kubeConfig, kubectl, testNamespace } from "../support/cluster.ts";
@@ -422,15 +422,4 @@ async function fetchEvents(
 ): Promise<Array<{ reason?: string; note?: string }>> {
   const list = await kubeConfig().makeApiClient(EventsV1Api).listNamespacedEvent({ namespace });
   return list.items.filter((e) => e.regarding?.name === name);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

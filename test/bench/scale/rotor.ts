@@ -2,8 +2,8 @@
  * Rotor under measurement: started compiled (as production runs it) with the inspector open,
  * so the bench can force a garbage collection and read the heap without changing Rotor's code.
  */
-import { createServer } from "node:net";
 import type { ControlPlane } from "../../../hack/controlplane/controlplane.ts";
+import { freePort } from "../../../hack/controlplane/controlplane.ts";
 import { kubectl } from "../../../hack/controlplane/install.ts";
 import { type RotorProcess, startRotor } from "../../../hack/operator/process.ts";
 import type { KubeObject } from "./kube.ts";
@@ -129,14 +129,3 @@ export function tenths(label: string, total: number, since = Date.now()): (count
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}

@@ -13,10 +13,10 @@
  *   its RoleBinding appears.
  */
 import { request as httpsRequest } from "node:https";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../../hack/controlplane/controlplane.ts";
 import type { KeySet } from "../../../src/issuers/embedded/keyset.ts";
 import { SIGNING_KEY_SECRET } from "../../../src/issuers/embedded/signing.ts";
 import { eventually, kubectl, kubectlOk, testNamespace } from "../../support/cluster.ts";
@@ -45,18 +45,6 @@ const WATCHED_NAMESPACE_RBAC = join(
 );
 
 type Namespace = Awaited<ReturnType<typeof testNamespace>>;
-
-/** A port nobody listens on now, so the controller can be told the token server's URL first. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 /** `kubectl auth can-i` as a service account of Rotor: "yes" or "no". */
 function canI(serviceAccount: string, args: string[]): string {

@@ -5,8 +5,8 @@
  * CredentialIssuer whose URL nothing listens on.
  */
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import { AppsV1Api } from "@kubernetes/client-node";
+import { freePort } from "../../../hack/controlplane/controlplane.ts";
 import { mergePatch } from "../../../src/runtime/kube.ts";
 import { TENANT_MEMBER_ROLE_ID } from "../../simulator/ocs/store.ts";
 import { eventually, kubeConfig } from "../../support/cluster.ts";
@@ -20,17 +20,6 @@ import {
 } from "../../support/credentials.ts";
 import { createIssuer, putSecret, waitForIssuer } from "../../support/issuers.ts";
 import { createDeployment, podSpec, readyPods } from "../../support/workloads.ts";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const waitForRotating = (namespace: string, name: string, reason: string) =>
   eventually(`${name} Rotating ${reason}`, async () => {

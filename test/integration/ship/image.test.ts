@@ -10,9 +10,9 @@
  */
 import { readFileSync, rmSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../../hack/controlplane/controlplane.ts";
 import {
   type DeploymentJson,
   podmanRunArgs,
@@ -43,17 +43,6 @@ const SURVEY = `const fs = require("fs"), path = require("path"), found = { prog
   console.log(JSON.stringify({ ...found, app: fs.readdirSync("/app").sort(), main: has("/app/dist/main.js"),
     clientNode: has("/app/node_modules/@kubernetes/client-node/package.json"),
     devDependencies: ["typescript", "vitest", "@biomejs/biome", "node"].filter((p) => has("/app/node_modules/" + p)) }));`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 interface Container {
   name: string;
