@@ -7,35 +7,30 @@
  * Every process runs in its own process group and logs to `<dir>/logs`; `state.json` records
  * the pids so that another process (the CLI's `down`) can stop them and remove the directory.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import https from "node:https";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import type https from "node:https";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import {
+  alive,
+  apiServerReady,
+  COMPONENTS,
+  type Component,
+  type ControlPlane,
+  etcdReady,
+  launch,
+  loadState,
+  probe,
+  type Started,
+  type State,
+  saveState,
+  signalGroup,
+  sleep,
+  waitFor,
+} from "./components.ts";
 
-export const COMPONENTS = [
-  "etcd",
-  "kube-apiserver",
-  "kube-controller-manager",
-  "kube-scheduler",
-  "kwok",
-] as const;
-type Component = (typeof COMPONENTS)[number];
-
-export interface ControlPlane {
-  /** The directory holding certificates, data, logs and the kubeconfig. */
-  dir: string;
-  /** An admin (system:masters) kubeconfig. */
-  kubeconfig: string;
-  server: string;
-  /** The directory of the built binaries (kubectl included). */
-  binDir: string;
-  nodes: string[];
-}
-
-interface State extends ControlPlane {
-  pids: Partial<Record<Component, number>>;
-}
+export { COMPONENTS, ComponentFailed, type ControlPlane } from "./components.ts";
 
 export interface StartOptions {
   dir: string;
@@ -56,21 +51,6 @@ export function buildBinaries(): string {
   return lines[lines.length - 1] as string;
 }
 
-export class ComponentFailed extends Error {
-  constructor(component: string, why: string, logFile: string) {
-    super(`${component} failed to start: ${why}\n--- last lines of ${logFile} ---\n${tail(logFile, 25)}`);
-    this.name = "ComponentFailed";
-  }
-}
-
-function tail(file: string, lines: number): string {
-  try {
-    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no log)";
-  }
-}
-
 /** A loopback port nobody listens on now (the control plane's, and the tests' servers). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -82,27 +62,6 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
     });
   });
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** GET over TLS; resolves with the status code, or 0 when nothing answers yet. */
-function probe(url: string, tls: https.RequestOptions): Promise<number> {
-  return new Promise((resolve) => {
-    const request = https.get(url, { ...tls, timeout: 2000 }, (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
-    });
-    request.on("error", () => resolve(0));
-    request.on("timeout", () => request.destroy());
-  });
-}
-
-function httpProbe(url: string): Promise<number> {
-  return fetch(url, { signal: AbortSignal.timeout(2000) }).then(
-    (response) => response.status,
-    () => 0,
-  );
 }
 
 export async function startControlPlane(options: StartOptions): Promise<ControlPlane> {
@@ -126,58 +85,22 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
   const kubeconfig = join(dir, "kubeconfig");
   writeFileSync(kubeconfig, adminKubeconfig(server, pki), { mode: 0o600 });
 
-  const state: State = { dir, kubeconfig, server, binDir, nodes: [], pids: {} };
-  const children: ChildProcess[] = [];
-  const saveState = () => writeFileSync(join(dir, "state.json"), JSON.stringify(state, null, 2));
-
-  const launch = (component: Component, args: string[]) => {
-    const logFile = join(logDir, `${component}.log`);
-    const fd = openSync(logFile, "a");
-    const child = spawn(bin(component), args, { detached: true, stdio: ["ignore", fd, fd] });
-    child.unref();
-    children.push(child);
-    state.pids[component] = child.pid as number;
-    saveState();
-    return { child, logFile };
-  };
-
-  const waitFor = async (
+  const state: State = { dir, kubeconfig, server, binDir, nodes: [], pids: {}, args: {} };
+  const start = (component: Component, args: string[]) => launch(state, component, args);
+  const waitUntil = async (
     component: Component,
-    started: { child: ChildProcess; logFile: string },
+    started: Started,
     ready: () => Promise<boolean>,
-    timeoutMs: number,
-  ) => {
-    const deadline = Date.now() + timeoutMs;
-    const t0 = Date.now();
-    while (Date.now() < deadline) {
-      if (started.child.exitCode !== null || started.child.signalCode !== null) {
-        throw new ComponentFailed(
-          component,
-          `exited with ${started.child.exitCode ?? started.child.signalCode}`,
-          started.logFile,
-        );
-      }
-      if (await ready()) {
-        log(`${component} ready (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
-        return;
-      }
-      await sleep(200);
-    }
-    throw new ComponentFailed(component, `not ready after ${timeoutMs / 1000}s`, started.logFile);
-  };
+    ms: number,
+  ) => log(`${component} ready (${(await waitFor(component, started, ready, ms)).toFixed(1)}s)`);
 
-  const adminTls: https.RequestOptions = {
-    ca: readFileSync(pki("ca.crt")),
-    cert: readFileSync(pki("admin.crt")),
-    key: readFileSync(pki("admin.key")),
-  };
   // controller-manager and scheduler serve /healthz with a self-signed certificate of their own.
   const selfSigned: https.RequestOptions = { rejectUnauthorized: false };
 
   try {
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
     const peerUrl = `http://127.0.0.1:${etcdPeerPort}`;
-    const etcd = launch("etcd", [
+    const etcd = start("etcd", [
       `--data-dir=${join(dir, "etcd")}`,
       `--listen-client-urls=${etcdUrl}`,
       `--advertise-client-urls=${etcdUrl}`,
@@ -187,9 +110,10 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
       "--unsafe-no-fsync",
       "--log-level=warn",
     ]);
-    await waitFor("etcd", etcd, async () => (await httpProbe(`${etcdUrl}/health`)) === 200, 30_000);
+    state.etcdUrl = etcdUrl;
+    await waitUntil("etcd", etcd, etcdReady(state), 30_000);
 
-    const apiserver = launch("kube-apiserver", [
+    const apiserver = start("kube-apiserver", [
       `--etcd-servers=${etcdUrl}`,
       `--secure-port=${apiPort}`,
       "--bind-address=127.0.0.1",
@@ -209,14 +133,9 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
       "--profiling=false",
       "--v=1",
     ]);
-    await waitFor(
-      "kube-apiserver",
-      apiserver,
-      async () => (await probe(`${server}/readyz`, adminTls)) === 200,
-      90_000,
-    );
+    await waitUntil("kube-apiserver", apiserver, apiServerReady(state), 90_000);
 
-    const controllerManager = launch("kube-controller-manager", [
+    const controllerManager = start("kube-controller-manager", [
       `--kubeconfig=${kubeconfig}`,
       `--authentication-kubeconfig=${kubeconfig}`,
       `--authorization-kubeconfig=${kubeconfig}`,
@@ -232,7 +151,7 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
       "--node-monitor-grace-period=1h",
       "--v=1",
     ]);
-    const scheduler = launch("kube-scheduler", [
+    const scheduler = start("kube-scheduler", [
       `--kubeconfig=${kubeconfig}`,
       `--authentication-kubeconfig=${kubeconfig}`,
       `--authorization-kubeconfig=${kubeconfig}`,
@@ -242,20 +161,20 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
       `--cert-dir=${join(dir, "scheduler")}`,
       "--v=1",
     ]);
-    const kwok = launch("kwok", [
+    const kwok = start("kwok", [
       `--kubeconfig=${kubeconfig}`,
       "--manage-all-nodes=false",
       "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
       `--server-address=127.0.0.1:${kwokPort}`,
       ...kwokStageFiles(binDir).map((file) => `--config=${file}`),
     ]);
-    await waitFor(
+    await waitUntil(
       "kube-controller-manager",
       controllerManager,
       async () => (await probe(`https://127.0.0.1:${kcmPort}/healthz`, selfSigned)) === 200,
       60_000,
     );
-    await waitFor(
+    await waitUntil(
       "kube-scheduler",
       scheduler,
       async () => (await probe(`https://127.0.0.1:${schedPort}/healthz`, selfSigned)) === 200,
@@ -286,8 +205,8 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
         },
       );
     }
-    saveState();
-    await waitFor(
+    saveState(state);
+    await waitUntil(
       "kwok",
       kwok,
       async () => {
@@ -308,7 +227,7 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
       60_000,
     );
     // The serviceaccount controller creates `default` in every namespace; pods need it.
-    await waitFor(
+    await waitUntil(
       "kube-controller-manager",
       controllerManager,
       async () => {
@@ -332,7 +251,7 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
 export async function stopControlPlane(dir: string): Promise<void> {
   const stateFile = join(dir, "state.json");
   if (existsSync(stateFile)) {
-    const state = JSON.parse(readFileSync(stateFile, "utf8")) as State;
+    const state = loadState(dir);
     // Stop in reverse order of start, so that nothing logs errors about etcd going away first.
     const pids = COMPONENTS.map((c) => state.pids[c])
       .filter((pid): pid is number => typeof pid === "number")
@@ -349,7 +268,7 @@ export async function stopControlPlane(dir: string): Promise<void> {
 export function readState(dir: string): ControlPlane | undefined {
   const stateFile = join(dir, "state.json");
   if (!existsSync(stateFile)) return undefined;
-  const { pids: _pids, ...plane } = JSON.parse(readFileSync(stateFile, "utf8")) as State;
+  const { pids: _pids, args: _args, etcdUrl: _etcd, ...plane } = loadState(dir);
   return plane;
 }
 
@@ -357,30 +276,11 @@ export function readState(dir: string): ControlPlane | undefined {
 export function deadComponents(dir: string): string[] {
   const stateFile = join(dir, "state.json");
   if (!existsSync(stateFile)) return [...COMPONENTS];
-  const state = JSON.parse(readFileSync(stateFile, "utf8")) as State;
+  const state = loadState(dir);
   return COMPONENTS.filter((c) => {
     const pid = state.pids[c];
     return pid === undefined || !alive(pid);
   });
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals) {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {}
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The controllers Rotor's tests rely on: workloads roll, owners cascade, namespaces go away. */

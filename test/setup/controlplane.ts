@@ -17,7 +17,8 @@ import { installCrds } from "../../hack/controlplane/install.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
-    controlPlane: Pick<ControlPlane, "kubeconfig" | "binDir" | "nodes">;
+    /** `dir` is the local control plane's, which faults tests stop and start parts of; none for an outside cluster. */
+    controlPlane: Pick<ControlPlane, "kubeconfig" | "binDir" | "nodes"> & { dir?: string };
   }
 }
 
@@ -40,7 +41,12 @@ export default async function setup(project: TestProject) {
   console.log(
     `[controlplane] up with CRDs in ${((Date.now() - started) / 1000).toFixed(1)}s: ${plane.server}`,
   );
-  project.provide("controlPlane", { kubeconfig: plane.kubeconfig, binDir: plane.binDir, nodes: plane.nodes });
+  project.provide("controlPlane", {
+    kubeconfig: plane.kubeconfig,
+    binDir: plane.binDir,
+    nodes: plane.nodes,
+    dir,
+  });
   return async () => {
     await stopControlPlane(dir);
   };
