@@ -48,6 +48,12 @@ export const FLAGS = {
     default: "8080",
     help: "plain HTTP port of /healthz, /readyz and /metrics; 0: any free port",
   },
+  "max-api-outage": {
+    group: GENERAL,
+    kind: duration({ min: "10s" }),
+    default: "5m",
+    help: "ride out a Kubernetes API outage this long (serving from caches), then exit to be restarted",
+  },
   "log-level": {
     group: GENERAL,
     kind: oneOf(LOG_LEVELS, "LEVEL"),

@@ -60,6 +60,7 @@ export function parseFlags(
     finalizerTimeoutMs: num("finalizer-timeout"),
     verifyTimeoutMs: num("verify-timeout"),
     shutdownTimeoutMs: num("shutdown-timeout"),
+    maxApiOutageMs: num("max-api-outage"),
     tokenLifetimeSeconds: Math.round(num("token-lifetime") / 1000),
     restartWindowMs: num("restart-window"),
     consumerResyncMs: num("consumer-resync"),

@@ -21,6 +21,7 @@ import { kubernetesLease } from "./runtime/lease-store.ts";
 import { createLogger, describeError } from "./runtime/log.ts";
 import { Manager } from "./runtime/manager.ts";
 import { installProcessHandlers } from "./runtime/process.ts";
+import { whenApiAnswers } from "./runtime/startup.ts";
 
 const flags = flagsOrExit(process.argv.slice(2));
 const log = createLogger(flags.logLevel, flags.logFormat);
@@ -43,34 +44,46 @@ async function main() {
     elector,
     reconcileTimeoutMs: flags.reconcileTimeoutMs,
     shutdownTimeoutMs: flags.shutdownTimeoutMs,
+    maxApiOutageMs: flags.maxApiOutageMs,
   });
   const probes = new HttpServer({ port: flags.metricsPort, registry, ready: () => manager.ready, log });
   const metricsPort = await probes.listen();
-  const tls = await endpointCertificate(kc, namespace, {
-    insecureHttp: flags.tokenEndpointInsecureHttp,
-    certFile: flags.tlsCertFile,
-    keyFile: flags.tlsKeyFile,
-    caFile: flags.tlsCaFile,
-    issuerUrl: flags.issuerUrl,
-    identity,
-    refreshMs: flags.tlsRefreshMs,
-    readOnly: !roles.writesKeys,
-    log,
-  });
+  const waitingForApi = { deadlineMs: flags.maxApiOutageMs, log };
+  const tls = await whenApiAnswers(
+    "the token endpoint's certificate",
+    () =>
+      endpointCertificate(kc, namespace, {
+        insecureHttp: flags.tokenEndpointInsecureHttp,
+        certFile: flags.tlsCertFile,
+        keyFile: flags.tlsKeyFile,
+        caFile: flags.tlsCaFile,
+        issuerUrl: flags.issuerUrl,
+        identity,
+        refreshMs: flags.tlsRefreshMs,
+        readOnly: !roles.writesKeys,
+        log,
+      }),
+    waitingForApi,
+  );
   const http = new HttpServer({ port: flags.port, tls, log });
   const port = await http.listen();
   const localUrl = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
   const issuerUrl = flags.issuerUrl ?? localUrl;
 
-  const clientRegistry = new ClientRegistry(kc, namespace, log, manager.fatal);
+  const clientRegistry = new ClientRegistry(kc, namespace, log, manager.supervision);
   manager.cache(clientRegistry);
-  const key = await loadSigningKey(kc, namespace, {
-    log,
-    identity,
-    rotateAfterMs: flags.signingKeyRotationMs,
-    tokenLifetimeMs: flags.tokenLifetimeSeconds * 1000,
-    readOnly: !roles.writesKeys,
-  });
+  const key = await whenApiAnswers(
+    "the signing keys",
+    () =>
+      loadSigningKey(kc, namespace, {
+        log,
+        identity,
+        rotateAfterMs: flags.signingKeyRotationMs,
+        tokenLifetimeMs: flags.tokenLifetimeSeconds * 1000,
+        readOnly: !roles.writesKeys,
+      }),
+    waitingForApi,
+  );
   const { audience, tokenLifetimeSeconds } = flags;
   if (roles.servesTokens)
     mountTokenEndpoint(http, {

@@ -8,10 +8,12 @@
  * answer "the objects with this label" without a scan.
  *
  * The supervisor: a watch that ends is resumed from the last resourceVersion seen; one that
- * expired (410 Gone) relists. Any other failure restarts LIST + WATCH with capped backoff, never
- * two starts at once. A periodic relist heals a missed event; the informer gives up — `onFatal`,
- * so that the process exits and Kubernetes restarts it — when the cache has not been healthy for
- * `maxUnhealthyMs`.
+ * expired (410 Gone, as after every API-server restart) relists. Any other failure restarts
+ * LIST + WATCH with capped backoff (at most 10 s, so that a cache is current again within
+ * seconds of the API server's return), never two starts at once. Meanwhile the cache keeps
+ * serving what it holds. A periodic relist heals a missed event; the informer gives up —
+ * `onFatal`, so that the process exits and Kubernetes restarts it — when the cache has not
+ * been healthy for `maxUnhealthyMs`.
  */
 import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import { backoffDelay } from "./backoff.ts";
@@ -20,7 +22,17 @@ import { describeError, type Logger } from "./log.ts";
 import { IndexedStore, keyOf } from "./store.ts";
 import { trimObject } from "./trim.ts";
 
-export interface InformerOptions<T extends KubernetesObject> {
+/** Why an informer LISTs again: its first LIST, a 410, a failure, or the periodic relist. */
+export type RelistReason = "start" | "expired" | "error" | "periodic";
+
+/** What the manager watches over every informer with. */
+export interface Supervision {
+  onFatal: (reason: string) => void;
+  maxUnhealthyMs?: number;
+  onRelist?: (informer: string, reason: RelistReason) => void;
+}
+
+export interface InformerOptions<T extends KubernetesObject> extends Supervision {
   name: string;
   kc: KubeConfig;
   /** The collection's path, e.g. `/api/v1/namespaces/rotor-system/secrets`. */
@@ -30,8 +42,6 @@ export interface InformerOptions<T extends KubernetesObject> {
   transform?: (object: KubernetesObject) => T;
   log: Logger;
   relistEveryMs?: number;
-  maxUnhealthyMs?: number;
-  onFatal: (reason: string) => void;
 }
 
 export type InformerEvent = "add" | "update" | "delete";
@@ -106,7 +116,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
   async start(): Promise<void> {
     this.stopped = false;
     const { relistEveryMs = 10 * 60_000, maxUnhealthyMs = 2 * 60_000 } = this.options;
-    this.relistTimer = setInterval(() => void this.restart("periodic relist"), relistEveryMs);
+    this.relistTimer = setInterval(() => void this.restart("periodic"), relistEveryMs);
     this.relistTimer.unref();
     this.healthTimer = setInterval(() => {
       if (this.unhealthySince !== undefined && Date.now() - this.unhealthySince > maxUnhealthyMs) {
@@ -116,7 +126,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
       }
     }, 5000);
     this.healthTimer.unref();
-    await this.startOnce();
+    await this.startOnce("start");
   }
 
   /** Resolves once the cache is filled; rejects after `timeoutMs`. */
@@ -139,13 +149,13 @@ export class SupervisedInformer<T extends KubernetesObject> {
   }
 
   /** LIST, then WATCH in the background. Never two at once (error storms, relist racing a restart). */
-  private startOnce(): Promise<void> {
+  private startOnce(why: RelistReason): Promise<void> {
     this.starting ??= (async () => {
       this.run?.abort();
       const run = new AbortController();
       this.run = run;
       try {
-        await this.relist(run.signal);
+        await this.relist(run.signal, why);
       } catch (error) {
         if (!run.signal.aborted) this.onError(error);
         return;
@@ -160,16 +170,16 @@ export class SupervisedInformer<T extends KubernetesObject> {
     return this.starting;
   }
 
-  private async restart(why: string): Promise<void> {
+  private async restart(why: RelistReason): Promise<void> {
     if (this.stopped || this.starting) return;
     this.options.log.debug({ informer: this.options.name, why }, "restarting informer");
-    await this.startOnce();
+    await this.startOnce(why);
   }
 
   private onError(error: unknown): void {
     if (this.stopped) return;
     this.unhealthySince ??= Date.now();
-    const delay = backoffDelay({ baseMs: 500, maxMs: 30_000, jitter: "spread" }, this.failures++);
+    const delay = backoffDelay({ baseMs: 500, maxMs: 10_000, jitter: "spread" }, this.failures++);
     this.options.log.warn(
       { informer: this.options.name, error: describeError(error), retryMs: delay },
       "informer failed; restarting",
@@ -188,7 +198,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
         if (signal.aborted) return;
         if (error instanceof Gone) {
           try {
-            await this.relist(signal);
+            await this.relist(signal, "expired");
             continue;
           } catch (relistError) {
             if (!signal.aborted) this.onError(relistError);
@@ -202,7 +212,8 @@ export class SupervisedInformer<T extends KubernetesObject> {
   }
 
   /** A paged LIST that replaces the store; events only for what changed. */
-  private async relist(signal: AbortSignal): Promise<void> {
+  private async relist(signal: AbortSignal, why: RelistReason): Promise<void> {
+    this.options.onRelist?.(this.options.name, why);
     const fresh = new Map<string, T>();
     let next: string | undefined;
     let resourceVersion = "";

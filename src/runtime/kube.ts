@@ -59,8 +59,14 @@ async function buildPool(kc: KubeConfig): Promise<RequestDispatcher | undefined>
     ...(servername !== undefined ? { servername } : {}),
   });
   // client-node types requests with its own copy of undici's types: the same classes.
+  // An HTTP/2 connection that goes silent (the API server frozen, a peer gone without a reset)
+  // is dropped after one unanswered PING, as client-go's health check does: otherwise every
+  // request and watch multiplexed on it would wait for TCP to notice, for many minutes.
   return plan.type === "agent"
-    ? (new Agent({ connect: plan.connect }) as unknown as RequestDispatcher)
+    ? (new Agent({
+        connect: plan.connect,
+        h2Options: { pingInterval: 15_000 },
+      }) as unknown as RequestDispatcher)
     : undefined;
 }
 
@@ -192,3 +198,24 @@ export const isStatus = (error: unknown, code: number) =>
   error instanceof ApiException && error.code === code;
 export const isNotFound = (error: unknown) => isStatus(error, 404);
 export const isConflict = (error: unknown) => isStatus(error, 409);
+
+const NETWORK_CODES =
+  /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|UND_ERR_)/;
+
+/**
+ * Whether an error says the API server could not answer now — no connection, a timeout, 429 or
+ * a 5xx — rather than that it refused the request: waiting may help the first, never the second.
+ */
+export function isUnavailable(error: unknown): boolean {
+  for (
+    let e = error as { name?: unknown; message?: unknown; code?: unknown; cause?: unknown } | undefined;
+    e;
+  ) {
+    // An HTTP status (ApiException, StatusError); a DOMException's small numeric code is not one.
+    if (typeof e.code === "number" && e.code >= 100) return e.code === 429 || e.code >= 500;
+    if (e.name === "AbortError" || e.name === "TimeoutError" || e.message === "fetch failed") return true;
+    if (typeof e.code === "string" && NETWORK_CODES.test(e.code)) return true;
+    e = typeof e.cause === "object" && e.cause !== null ? (e.cause as typeof e) : undefined;
+  }
+  return false;
+}

@@ -1,7 +1,9 @@
 /**
  * The manager: what every controller needs around it, in one place, after controller-runtime's
  * Manager. It owns
- * - the caches (informers and the like): started together; Rotor is ready once all have synced;
+ * - the caches (informers and the like): started together; Rotor is ready once all have synced,
+ *   and stays ready through an API-server outage (it serves from them) until one has failed for
+ *   `maxApiOutageMs`: then it exits, for Kubernetes to restart it;
  * - watches: each controller declares which informer events become which of its keys;
  * - leadership: controllers run only during a leader term; when a term ends they stop taking
  *   keys, their in-flight reconciles are cancelled (see controller.ts), and the replica campaigns
@@ -14,7 +16,12 @@ import { isDeepStrictEqual } from "node:util";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
 import { Controller, type ControllerOptions } from "./controller.ts";
-import { type InformerEvent, type InformerOptions, SupervisedInformer } from "./informer.ts";
+import {
+  type InformerEvent,
+  type InformerOptions,
+  SupervisedInformer,
+  type Supervision,
+} from "./informer.ts";
 import { type LeaderElector, LeaderTerm } from "./leader.ts";
 import type { Logger } from "./log.ts";
 import { ManagerMetrics } from "./metrics.ts";
@@ -24,7 +31,6 @@ export interface Cache {
   start(): Promise<void>;
   waitForSync(timeoutMs: number): Promise<void>;
   stop(): Promise<void>;
-  readonly healthy: boolean;
 }
 
 /** Which events of one informer become which keys of a controller. */
@@ -105,7 +111,8 @@ export interface ManagerOptions {
   reconcileTimeoutMs: number;
   /** How long in-flight reconciles may take to finish when leadership ends or Rotor stops. */
   shutdownTimeoutMs: number;
-  syncTimeoutMs?: number;
+  /** How long a cache may fail (the API unreachable) — or take to fill at start — before Rotor exits. */
+  maxApiOutageMs: number;
 }
 
 export class Manager {
@@ -134,9 +141,22 @@ export class Manager {
     process.exit(1);
   };
 
-  /** True once every cache has synced and while none is failing; false while stopping. */
+  /** How every informer is watched over (the manager's own, and any built outside it). */
+  get supervision(): Required<Supervision> {
+    return {
+      onFatal: this.fatal,
+      maxUnhealthyMs: this.options.maxApiOutageMs,
+      onRelist: (informer, reason) => this.metrics.relisted(informer, reason),
+    };
+  }
+
+  /**
+   * True once every cache has synced, until Rotor stops. A cache that fails later (the API
+   * server restarting) keeps serving what it holds — the token endpoint answers from it — so a
+   * replica stays ready; past `maxApiOutageMs` it exits instead.
+   */
   get ready(): boolean {
-    return this.synced && !this.stopping && this.caches.every((cache) => cache.healthy);
+    return this.synced && !this.stopping;
   }
 
   cache(cache: Cache): void {
@@ -149,13 +169,13 @@ export class Manager {
    * `healthy` first.
    */
   informer<T extends KubernetesObject>(
-    options: Omit<InformerOptions<T>, "log" | "onFatal">,
+    options: Omit<InformerOptions<T>, "log" | keyof Supervision>,
     { optional = false } = {},
   ): SupervisedInformer<T> {
     const informer = new SupervisedInformer<T>({
       ...options,
       log: this.options.log,
-      onFatal: this.fatal,
+      ...this.supervision,
       ...(optional ? { maxUnhealthyMs: Number.POSITIVE_INFINITY } : {}),
     });
     if (optional) this.optionalCaches.push(informer);
@@ -193,9 +213,9 @@ export class Manager {
 
   /** Fills the caches, then leads (or campaigns to). Resolves once ready. */
   async start(): Promise<void> {
-    const { syncTimeoutMs = 60_000, elector } = this.options;
+    const { maxApiOutageMs, elector } = this.options;
     await Promise.all([...this.caches, ...this.optionalCaches].map((cache) => cache.start()));
-    await Promise.all(this.caches.map((cache) => cache.waitForSync(syncTimeoutMs)));
+    await Promise.all(this.caches.map((cache) => cache.waitForSync(maxApiOutageMs)));
     this.synced = true;
     if (this.controllers.length > 0) this.metrics.leading(false);
     if (elector) elector.run({ started: (term) => this.lead(term), stopped: () => this.stepDown() });

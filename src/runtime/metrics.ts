@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { ReconcileOutcome } from "./controller.ts";
+import type { RelistReason } from "./informer.ts";
 
 const OUTCOMES: readonly ReconcileOutcome[] = ["success", "error", "timeout", "cancelled"];
 
@@ -13,6 +14,7 @@ export class ManagerMetrics {
   private leader: Gauge | undefined;
   private readonly reconciles: Counter<"controller" | "result">;
   private readonly depths = new Map<string, () => number>();
+  private readonly relists: Counter<"informer" | "reason">;
 
   constructor(registry: Registry) {
     this.registry = registry;
@@ -20,6 +22,12 @@ export class ManagerMetrics {
       name: "rotor_reconcile_total",
       help: "Reconciles by controller and result (success, error, timeout, cancelled).",
       labelNames: ["controller", "result"],
+      registers: [registry],
+    });
+    this.relists = new Counter({
+      name: "rotor_informer_relists_total",
+      help: "Full LISTs of a cache, by informer and reason (start, expired: a 410 after an API-server restart or compaction, error, periodic).",
+      labelNames: ["informer", "reason"],
       registers: [registry],
     });
     const depths = this.depths;
@@ -38,6 +46,10 @@ export class ManagerMetrics {
   controller(name: string, depth: () => number): void {
     for (const result of OUTCOMES) this.reconciles.inc({ controller: name, result }, 0);
     this.depths.set(name, depth);
+  }
+
+  relisted(informer: string, reason: RelistReason): void {
+    this.relists.inc({ informer, reason });
   }
 
   reconciled(controller: string, result: ReconcileOutcome): void {

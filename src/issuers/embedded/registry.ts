@@ -10,7 +10,7 @@
  */
 import { CoreV1Api, type KubeConfig, type KubernetesObject, type V1Secret } from "@kubernetes/client-node";
 import { atLeast } from "../../runtime/expectations.ts";
-import { SupervisedInformer } from "../../runtime/informer.ts";
+import { SupervisedInformer, type Supervision } from "../../runtime/informer.ts";
 import { internAll } from "../../runtime/intern.ts";
 import { isConflict, isNotFound, makeClient } from "../../runtime/kube.ts";
 import type { Logger } from "../../runtime/log.ts";
@@ -52,7 +52,7 @@ export class ClientRegistry {
   private readonly written = new Map<string, Known & { at: number }>();
   private prunedAt = 0;
 
-  constructor(kc: KubeConfig, namespace: string, log: Logger, onFatal: (reason: string) => void) {
+  constructor(kc: KubeConfig, namespace: string, log: Logger, supervision: Supervision) {
     this.core = makeClient(kc, CoreV1Api);
     this.namespace = namespace;
     this.informer = new SupervisedInformer<CachedRecord>({
@@ -62,7 +62,7 @@ export class ClientRegistry {
       labelSelector: LABEL,
       transform: (object) => toCached(object as V1Secret),
       log,
-      onFatal,
+      ...supervision,
     });
     this.informer.addIndex(BY_OWNER, (cached) => (cached.record?.ownerUid ? [cached.record.ownerUid] : []));
     this.informer.onEvent((cached, event) => {

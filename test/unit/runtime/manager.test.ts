@@ -30,6 +30,7 @@ function setUp(reconcile: (signal: AbortSignal) => Promise<void>, shutdownTimeou
     elector,
     reconcileTimeoutMs: 60_000,
     shutdownTimeoutMs,
+    maxApiOutageMs: 60_000,
   });
   const once: Watch = { subscribe: () => undefined, replay: (enqueue) => enqueue("ns/a") };
   let signal: AbortSignal | undefined;

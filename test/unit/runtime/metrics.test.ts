@@ -15,7 +15,14 @@ const samples = async (registry: Registry, prefix: string) =>
   (await registry.metrics()).split("\n").filter((line) => line.startsWith(prefix));
 
 function manager(registry: Registry, elector?: LeaderElector) {
-  return new Manager({ log, registry, elector, reconcileTimeoutMs: 60_000, shutdownTimeoutMs: 1_000 });
+  return new Manager({
+    log,
+    registry,
+    elector,
+    reconcileTimeoutMs: 60_000,
+    shutdownTimeoutMs: 1_000,
+    maxApiOutageMs: 60_000,
+  });
 }
 
 describe("Manager metrics", () => {
