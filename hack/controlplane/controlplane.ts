@@ -273,7 +273,7 @@ export function readState(dir: string): ControlPlane | undefined {
 }
 
 /** Components recorded in `<dir>/state.json` whose process is gone. */
-export function deadComponents(dir: string): string[] {
+export function deadComponents(dir: string): Component[] {
   const stateFile = join(dir, "state.json");
   if (!existsSync(stateFile)) return [...COMPONENTS];
   const state = loadState(dir);

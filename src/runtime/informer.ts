@@ -7,16 +7,15 @@
  * pool, a relist that finds an object unchanged (same resourceVersion) wakes nobody, and indexes
  * answer "the objects with this label" without a scan.
  *
- * The supervisor: a watch that ends is resumed from the last resourceVersion seen; one that
- * expired (410 Gone, as after every API-server restart) relists. Any other failure restarts
- * LIST + WATCH with capped backoff (at most 10 s, so that a cache is current again within
- * seconds of the API server's return), never two starts at once. Meanwhile the cache keeps
- * serving what it holds. A periodic relist heals a missed event; the informer gives up —
- * `onFatal`, so that the process exits and Kubernetes restarts it — when the cache has not
- * been healthy for `maxUnhealthyMs`.
+ * The supervisor: a watch that ends, breaks or is refused is resumed from the last
+ * resourceVersion seen, with backoff capped at 10 s (so a cache is current again within seconds
+ * of the API server's return); one that expired (410 Gone, as after every API-server restart)
+ * relists; a failed LIST restarts LIST + WATCH, never two at once. Meanwhile the cache serves
+ * what it holds. A periodic relist heals a missed event. The informer gives up — `onFatal`, so
+ * that Kubernetes restarts the process — when it has not been healthy for `maxUnhealthyMs`.
  */
 import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
-import { backoffDelay } from "./backoff.ts";
+import { backoffDelay, sleep } from "./backoff.ts";
 import { Gone, openCollection, StatusError, type WatchEvent, watchEvents } from "./listwatch.ts";
 import { describeError, type Logger } from "./log.ts";
 import { IndexedStore, keyOf } from "./store.ts";
@@ -49,6 +48,8 @@ export type InformerEvent = "add" | "update" | "delete";
 type Handler<T> = (object: T, event: InformerEvent, old?: T) => void;
 
 const PAGE_SIZE = 500;
+/** At most 10 s between tries: a cache is current again within seconds of the API server's return. */
+const INFORMER_BACKOFF = { baseMs: 500, maxMs: 10_000, jitter: "spread" } as const;
 const LIST_TIMEOUT_MS = 60_000;
 
 /** The server ends a watch after 5–10 minutes (as client-go asks); it is resumed at once. */
@@ -179,7 +180,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
   private onError(error: unknown): void {
     if (this.stopped) return;
     this.unhealthySince ??= Date.now();
-    const delay = backoffDelay({ baseMs: 500, maxMs: 10_000, jitter: "spread" }, this.failures++);
+    const delay = backoffDelay(INFORMER_BACKOFF, this.failures++);
     this.options.log.warn(
       { informer: this.options.name, error: describeError(error), retryMs: delay },
       "informer failed; restarting",
@@ -189,24 +190,37 @@ export class SupervisedInformer<T extends KubernetesObject> {
     this.restartTimer.unref();
   }
 
-  /** Resumes the watch whenever it ends; relists on 410 Gone; any other failure restarts. */
+  /**
+   * Resumes the watch whenever it ends. A watch that broke or was refused (the API server
+   * restarting, say) is resumed from the last resourceVersion after a backoff, keeping the
+   * cache: most outages need no relist. One that expired (410 Gone) relists; a relist that fails
+   * restarts LIST + WATCH.
+   */
   private async watchLoop(signal: AbortSignal): Promise<void> {
+    let failures = 0;
     while (!signal.aborted) {
       try {
         await this.watch(signal);
+        failures = 0;
       } catch (error) {
         if (signal.aborted) return;
         if (error instanceof Gone) {
           try {
             await this.relist(signal, "expired");
+            failures = 0;
             continue;
           } catch (relistError) {
             if (!signal.aborted) this.onError(relistError);
             return;
           }
         }
-        this.onError(error);
-        return;
+        this.unhealthySince ??= Date.now();
+        const retryMs = backoffDelay(INFORMER_BACKOFF, failures++);
+        this.options.log.warn(
+          { informer: this.options.name, error: describeError(error), retryMs },
+          "watch failed; resuming it from the last resourceVersion",
+        );
+        await sleep(retryMs, signal).catch(() => undefined);
       }
     }
   }
@@ -259,6 +273,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
     // A connection the server silently dropped must not hold the cache forever.
     const deadline = AbortSignal.any([signal, AbortSignal.timeout((seconds + 60) * 1000)]);
     const response = await openCollection(this.options.kc, this.options.path, query, deadline);
+    this.unhealthySince = undefined; // current again: the watch delivers what changed since
     try {
       for await (const event of watchEvents(response)) this.apply(event);
     } catch (error) {

@@ -62,11 +62,19 @@ export const condition = (cc: ClientCredentialJson | undefined, type: string) =>
   cc?.status?.conditions?.find((c) => c.type === type);
 
 /** Waits until the ClientCredential is Ready with a current secret, and returns it. */
-export function waitForReady(namespace: string, name: string): Promise<ClientCredentialJson> {
-  return eventually(`${name} Ready`, async () => {
-    const cc = await getClientCredential(namespace, name);
-    return condition(cc, "Ready")?.status === "True" && cc?.status?.currentSecretId ? cc : undefined;
-  });
+export function waitForReady(
+  namespace: string,
+  name: string,
+  timeoutMs?: number,
+): Promise<ClientCredentialJson> {
+  return eventually(
+    `${name} Ready`,
+    async () => {
+      const cc = await getClientCredential(namespace, name);
+      return condition(cc, "Ready")?.status === "True" && cc?.status?.currentSecretId ? cc : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** Waits until the ClientCredential's Ready condition has this reason, and returns it. */
