@@ -13,6 +13,9 @@ import { join, relative } from "node:path";
 import { createInterface } from "node:readline";
 
 const SECONDS: Record<string, number> = {
+  "faults/apiserver-restarts.test.ts": 330,
+  "faults/leader-failover.test.ts": 220,
+  "faults/etcd.test.ts": 90,
   "rollout.test.ts": 225,
   "lifecycle.test.ts": 145,
   "ocs-faults.test.ts": 127,
@@ -26,7 +29,6 @@ const SECONDS: Record<string, number> = {
   "security/endpoint-tokens.test.ts": 31,
   "ship/image.test.ts": 29,
   "security/clocks.test.ts": 28,
-  "security/leader-failover.test.ts": 27,
   "ship/flags.test.ts": 26,
 };
 

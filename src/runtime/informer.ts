@@ -109,6 +109,11 @@ export class SupervisedInformer<T extends KubernetesObject> {
     return this.syncedOnce && this.unhealthySince === undefined;
   }
 
+  /** True once the first LIST succeeded, whatever happened since. */
+  get synced(): boolean {
+    return this.syncedOnce;
+  }
+
   /** True while the cache is failing (its last LIST or watch was refused or broke): not merely not yet synced. */
   get failing(): boolean {
     return this.unhealthySince !== undefined && this.failures > 0;

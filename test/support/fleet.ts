@@ -81,6 +81,10 @@ export class Fleet {
   private supervising = true;
   private supervisor: Promise<void> | undefined;
   private readonly expected = new Set<Replica>();
+  /** Replicas the kubelet leaves down for now (their node is gone). */
+  private readonly held = new Set<Replica>();
+  /** Replicas whose /readyz answered 200 at the kubelet's last probe. */
+  private readonly ready = new Set<Replica>();
 
   static async start(names: string[], args: string[] = []): Promise<Fleet> {
     const fleet = new Fleet();
@@ -108,16 +112,31 @@ export class Fleet {
     });
   }
 
-  /** SIGKILLs a replica, as a node that dies would; the kubelet starts it again. */
-  async kill(replica: Replica): Promise<void> {
+  /**
+   * SIGKILLs a replica. The kubelet starts it again at once (a crashed container: same pod name,
+   * so it takes its own Lease back), or with `hold`, only after `release` (a lost node).
+   */
+  async kill(replica: Replica, { hold = false } = {}): Promise<void> {
     this.expected.add(replica);
+    if (hold) this.held.add(replica);
     await replica.rotor.kill("SIGKILL");
+  }
+
+  release(replica: Replica): void {
+    this.held.delete(replica);
   }
 
   /** SIGTERMs a replica, as a rolling update would; the kubelet starts it again. */
   async terminate(replica: Replica): Promise<void> {
     this.expected.add(replica);
     await replica.rotor.stop();
+  }
+
+  /** The token endpoints a Service would route to now: replicas that are running and ready. */
+  serving(except: ReadonlySet<Replica> = new Set()): string[] {
+    return this.replicas
+      .filter((r) => r.rotor.alive && this.ready.has(r) && !except.has(r))
+      .map((r) => r.rotor.url);
   }
 
   get unexpectedExits(): number {
@@ -133,8 +152,9 @@ export class Fleet {
 
   private async supervise(): Promise<void> {
     while (this.supervising) {
+      await Promise.all(this.replicas.map((replica) => this.probe(replica)));
       for (const replica of this.replicas) {
-        if (replica.rotor.alive || !this.supervising) continue;
+        if (replica.rotor.alive || !this.supervising || this.held.has(replica)) continue;
         if (!this.expected.delete(replica)) replica.exits.push(Date.now());
         await replica.rotor.restart().catch((error: unknown) => {
           console.warn(`${replica.identity} could not start again: ${String(error).slice(0, 500)}`);
@@ -142,5 +162,16 @@ export class Fleet {
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
+  }
+
+  private async probe(replica: Replica): Promise<void> {
+    const ok = replica.rotor.alive
+      ? await fetch(`${replica.rotor.metricsUrl}/readyz`, { signal: AbortSignal.timeout(1000) }).then(
+          (response) => response.ok,
+          () => false,
+        )
+      : false;
+    if (ok) this.ready.add(replica);
+    else this.ready.delete(replica);
   }
 }

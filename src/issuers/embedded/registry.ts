@@ -85,8 +85,9 @@ export class ClientRegistry {
     return this.informer.stop();
   }
 
-  get healthy(): boolean {
-    return this.informer.healthy;
+  /** Whether the registry has been loaded once (it may be stale since, during an API outage). */
+  get synced(): boolean {
+    return this.informer.synced;
   }
 
   waitForSync(timeoutMs: number): Promise<void> {

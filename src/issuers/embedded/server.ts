@@ -63,7 +63,7 @@ export function mountTokenEndpoint(server: HttpServer, options: TokenEndpointOpt
         registers: [options.metrics],
       })
     : undefined;
-  const count = (outcome: "issued" | "invalid_client" | "invalid_request" | "rate_limited") =>
+  const count = (outcome: "issued" | "invalid_client" | "invalid_request" | "rate_limited" | "starting") =>
     requests?.inc({ outcome });
   const audienceError = audienceProblem(options.audience);
   if (audienceError) throw new Error(`--audience ${audienceError}: ${JSON.stringify(options.audience)}`);
@@ -118,6 +118,13 @@ export function mountTokenEndpoint(server: HttpServer, options: TokenEndpointOpt
     if ("error" in credentials) {
       count("invalid_request");
       reply(credentials.status, credentials.error, credentials.description, credentials.headers);
+      return;
+    }
+    if (!options.registry.synced) {
+      // Before its first LIST the registry knows no client: a 401 would tell a workload its
+      // secret is bad. (Readiness keeps a Service from routing here meanwhile.)
+      count("starting");
+      reply(503, "temporarily_unavailable", "the token endpoint is starting; retry", { "retry-after": "1" });
       return;
     }
     const record = options.registry.cached(credentials.clientId);

@@ -6,16 +6,23 @@
  * resourceVersion the new API server no longer has (410 Gone): its caches relist. Throughout:
  * no replica exits, no token request with a current secret is refused (the endpoints answer from
  * their caches), no secret expires before it is replaced, no client holds more than its budget,
- * and afterwards nothing is orphaned. Past --max-api-outage a replica does exit — and one started
+ * a secret revoked before the outage stays refused during it, and afterwards nothing is
+ * orphaned. Past --max-api-outage a replica does exit — and one started
  * while the API is down waits for it instead of crashing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { restartComponent, startComponent, stopComponent } from "../../../hack/controlplane/faults.ts";
+import { startComponent, stopComponent } from "../../../hack/controlplane/faults.ts";
 import { eventually, testNamespace } from "../../support/cluster.ts";
-import { createClientCredential, waitForReady } from "../../support/credentials.ts";
+import {
+  annotate,
+  createClientCredential,
+  issuerRecord,
+  requestToken,
+  waitForReady,
+} from "../../support/credentials.ts";
 import { healControlPlane, planeDir, RENEWS_EVERY_MINUTE } from "../../support/faults.ts";
 import { Fleet, logLines, metricSum } from "../../support/fleet.ts";
-import { Observer } from "../../support/observer.ts";
+import { type Current, Observer } from "../../support/observer.ts";
 import { type RotorProcess, startRotor } from "../../support/rotor.ts";
 import { expectSettled } from "../../support/settled.ts";
 
@@ -34,10 +41,13 @@ beforeAll(async () => {
   fleet = await Fleet.start(["a", "b"]);
   await eventually("a leader", () => fleet.leader(), 60_000);
   for (const name of names) await createClientCredential(ns.name, name, RENEWS_EVERY_MINUTE);
-  for (const name of names) await waitForReady(ns.name, name);
-  observer = new Observer(ns.name)
-    .watch()
-    .probe(names, () => fleet.replicas.filter((r) => r.rotor.alive).map((r) => r.rotor.url));
+  await createClientCredential(ns.name, "rotated", {
+    validity: "1h",
+    gracePeriod: "0s",
+    rollout: { strategy: "None" },
+  });
+  for (const name of [...names, "rotated"]) await waitForReady(ns.name, name);
+  observer = new Observer(ns.name).watch().probe(names, () => fleet.serving());
 }, 180_000);
 
 afterAll(async () => {
@@ -54,18 +64,38 @@ describe("kube-apiserver restarts", () => {
   }, async () => {
     const dir = planeDir();
     const outages: Array<{ from: number; to: number }> = [];
-    const restart = async (downMs: number) => {
+    const restart = async (downMs: number, meanwhile: () => Promise<void> = async () => undefined) => {
       const from = Date.now();
-      await restartComponent(dir, "kube-apiserver", { downMs });
+      await stopComponent(dir, "kube-apiserver");
+      await Promise.all([meanwhile(), sleep(downMs)]);
+      await startComponent(dir, "kube-apiserver");
       outages.push({ from, to: Date.now() });
     };
     for (let i = 0; i < 5; i++) {
       await sleep(8_000);
       await restart(2_000);
     }
+
+    // A secret revoked before the outage stays refused during it.
+    const revoked = observer.current.get("rotated") as Current;
+    await annotate(ns.name, "rotated", { "rotor.dev/rotate": "before-the-outage" });
+    await eventually("the superseded secret revoked", async () => {
+      const record = await issuerRecord(revoked.clientId);
+      return record && !record.secrets.some((s) => s.id === revoked.secretId) ? true : undefined;
+    });
     const renewedBefore = new Map(names.map((n) => [n, observer.ids.get(n)?.length ?? 0]));
-    await sleep(8_000);
-    await restart(60_000);
+    const duringOutage: Record<string, number> = {};
+    await restart(60_000, async () => {
+      await sleep(5_000);
+      for (const { identity, rotor } of fleet.replicas) {
+        const response = await requestToken(`${rotor.url}/oauth2/token`, revoked.clientId, revoked.value);
+        duringOutage[identity] = response.status;
+      }
+    });
+    expect(duringOutage, "a secret revoked before the outage, during it").toEqual({
+      "rotor-a": 401,
+      "rotor-b": 401,
+    });
 
     // Every renewal that fell due during the outage happens once the API is back.
     for (const name of names)

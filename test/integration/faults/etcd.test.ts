@@ -29,9 +29,7 @@ beforeAll(async () => {
   await eventually("a leader", () => fleet.leader(), 60_000);
   for (const name of names) await createClientCredential(ns.name, name, RENEWS_EVERY_MINUTE);
   for (const name of names) await waitForReady(ns.name, name);
-  observer = new Observer(ns.name)
-    .watch()
-    .probe(names, () => fleet.replicas.filter((r) => r.rotor.alive).map((r) => r.rotor.url));
+  observer = new Observer(ns.name).watch().probe(names, () => fleet.serving());
 }, 180_000);
 
 afterAll(async () => {
