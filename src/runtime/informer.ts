@@ -8,7 +8,7 @@
  * answer "the objects with this label" without a scan.
  *
  * The supervisor: a watch that ends, breaks or is refused is resumed from the last
- * resourceVersion seen, with backoff capped at 10 s (so a cache is current again within seconds
+ * resourceVersion seen, with backoff capped at 5 s (so a cache is current again within seconds
  * of the API server's return); one that expired (410 Gone, as after every API-server restart)
  * relists; a failed LIST restarts LIST + WATCH, never two at once. Meanwhile the cache serves
  * what it holds. A periodic relist heals a missed event. The informer gives up — `onFatal`, so
@@ -48,8 +48,14 @@ export type InformerEvent = "add" | "update" | "delete";
 type Handler<T> = (object: T, event: InformerEvent, old?: T) => void;
 
 const PAGE_SIZE = 500;
-/** At most 10 s between tries: a cache is current again within seconds of the API server's return. */
+/** Between LISTs that failed: at most 10 s, so a cache is current soon after the API's return. */
 const INFORMER_BACKOFF = { baseMs: 500, maxMs: 10_000, jitter: "spread" } as const;
+/**
+ * Between tries to resume a watch: at most 5 s. A refused connection costs the API server
+ * nothing, and the sooner a watch is back the shorter a follower's cache lags the leader's writes
+ * (a revocation, say) after the API server's return.
+ */
+const WATCH_BACKOFF = { baseMs: 250, maxMs: 5_000, jitter: "spread" } as const;
 const LIST_TIMEOUT_MS = 60_000;
 
 /** The server ends a watch after 5–10 minutes (as client-go asks); it is resumed at once. */
@@ -220,7 +226,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
           }
         }
         this.unhealthySince ??= Date.now();
-        const retryMs = backoffDelay(INFORMER_BACKOFF, failures++);
+        const retryMs = backoffDelay(WATCH_BACKOFF, failures++);
         this.options.log.warn(
           { informer: this.options.name, error: describeError(error), retryMs },
           "watch failed; resuming it from the last resourceVersion",

@@ -54,12 +54,25 @@ describe("whenApiAnswers", () => {
         "a step",
         async () => {
           calls++;
-          throw api(403);
+          throw api(400);
         },
         { deadlineMs: 60_000, log },
       ),
-    ).rejects.toMatchObject({ code: 403 });
+    ).rejects.toMatchObject({ code: 400 });
     expect(calls).toBe(1);
+  });
+
+  it("waits out 403 (an API server that just started, RBAC applied after Rotor)", async () => {
+    let calls = 0;
+    const value = await whenApiAnswers(
+      "a step",
+      async () => {
+        if (++calls < 2) throw api(403);
+        return "done";
+      },
+      { deadlineMs: 60_000, log },
+    );
+    expect([value, calls]).toEqual(["done", 2]);
   });
 
   it("gives up past its deadline with the last error", async () => {
