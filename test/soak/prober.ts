@@ -5,7 +5,8 @@
  * of the replicas that serve (round robin, as a Service spreads requests over Ready endpoints;
  * a replica the soak is killing is taken out first). The CA is the target Secret's ca.crt, as a
  * workload would use it. A refused request (any answer but 200, or none within 5 s, or no
- * replica serving) counts against Rotor when the secret was valid: a fresh read of the issuer's
+ * replica serving) counts against Rotor when the secret was valid (a request in flight when the
+ * soak killed its replica is counted apart): a fresh read of the issuer's
  * registry, a few seconds later, still holds it unexpired at the time of the request (a secret
  * is never un-revoked, so one still there was there then).
  */
@@ -37,6 +38,8 @@ export interface Refusal {
 export class Prober {
   requests = 0;
   ok = 0;
+  /** In flight to a replica when the soak killed it: lost as with any pod killed, not refused. */
+  cutByKill = 0;
   readonly refusals: Refusal[] = [];
   private readonly agents = new Map<string, Agent>();
   private readonly checks = new Set<Promise<void>>();
@@ -97,9 +100,14 @@ export class Prober {
     let outcome: string;
     if (!replica) outcome = "no replica serving";
     else {
+      const kills = replica.kills;
       outcome = await this.ask(`${replica.rotor.url}${TOKEN_PATH}`, held);
       if (outcome === "200") {
         this.ok++;
+        return;
+      }
+      if (replica.kills !== kills && outcome.startsWith("no answer")) {
+        this.cutByKill++;
         return;
       }
     }

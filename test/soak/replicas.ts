@@ -7,7 +7,12 @@
  */
 import { createWriteStream, readdirSync, type WriteStream } from "node:fs";
 import { join } from "node:path";
-import { type Cluster, type RotorProcess, startRotor } from "../../hack/operator/process.ts";
+import {
+  type Cluster,
+  PRODUCTION_NODE_FLAGS,
+  type RotorProcess,
+  startRotor,
+} from "../../hack/operator/process.ts";
 import { backoffDelay, sleep } from "../../src/runtime/backoff.ts";
 import { rssBytes } from "../bench/scale/probe.ts";
 
@@ -60,6 +65,8 @@ export class Replica {
   async start(cluster: Cluster, args: string[]): Promise<void> {
     this.rotor = await startRotor(cluster, {
       args: [`--identity=${this.identity}`, ...args],
+      // From source, with the Node flags the image runs with.
+      nodeArgs: PRODUCTION_NODE_FLAGS,
       echo: (chunk) => this.log.write(chunk),
     });
     this.newLife(0);
@@ -119,6 +126,7 @@ export class Replica {
     try {
       const fds = readdirSync(`/proc/${pid}/fd`).length;
       const rssMiB = rssBytes(pid) / 1048576;
+      if (rssMiB === 0) return; // killed, not yet reaped
       this.samples.push({ atMs: Date.now() - runStart, life: this.life, rssMiB, fds });
     } catch {
       // Gone between the check and the read.

@@ -39,7 +39,7 @@ export interface SoakResult {
   expiredBeforeReplaced: string[];
   orphans: Orphan[];
   mostSecrets: MostSecrets;
-  tokens: { requests: number; ok: number; refusedValid: number; refusals: Refusal[] };
+  tokens: { requests: number; ok: number; refusedValid: number; cutByKill: number; refusals: Refusal[] };
   faults: FaultResult[];
   replicas: ReplicaResult[];
   readyAtEnd: number;
@@ -118,8 +118,8 @@ export function table(r: SoakResult): string {
   );
   const refusedOther = r.tokens.refusals.length - r.tokens.refusedValid;
   row(
-    `token requests (1/s for ${o.probed} credentials, round robin over serving replicas): ok / **refused for valid secrets** (must be 0) / refused otherwise`,
-    `${r.tokens.ok} of ${r.tokens.requests} / **${r.tokens.refusedValid}** / ${refusedOther}`,
+    `token requests (1/s for ${o.probed} credentials, round robin over serving replicas): ok / **refused for valid secrets** (must be 0) / refused otherwise / cut by a kill in flight`,
+    `${r.tokens.ok} of ${r.tokens.requests} / **${r.tokens.refusedValid}** / ${refusedOther} / ${r.tokens.cutByKill}`,
   );
   const kills = r.faults.filter((f) => f.kind === "leader-kill");
   const failovers = kills.flatMap((f) => (f.seconds === undefined ? [] : [f.seconds]));

@@ -180,6 +180,7 @@ export async function runSoak(
         requests: tokens.requests,
         ok: tokens.ok,
         refusedValid: tokens.refusedValid,
+        cutByKill: tokens.cutByKill,
         refusals: tokens.refusals,
       },
       faults: faults.results,

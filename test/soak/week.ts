@@ -34,12 +34,15 @@
  *   evenly over the first 60 s, so that renewals spread over the period as in a cluster that has
  *   run for a while. Measured on the benchmark (README), a rotation costs Rotor about 17 ms
  *   and the API server about 35 ms of CPU: a few tenths of a core for the whole soak.
- * - Rotor runs from source (`node src/main.ts`), default flags, TLS on its token endpoint, as
- *   replicas `soak-a` and `soak-b` of one Deployment; each is restarted when its process exits
- *   (1 s after a kill, CrashLoopBackOff-like delays after an exit of its own), keeping its name.
- * - Faults: the Lease holder is SIGKILLed every min(5m, minutes/2.5); kube-apiserver is stopped
- *   for 10 s and started again every min(10m, minutes/2), half a kill interval after a kill;
- *   none in the last 45 s.
+ * - Rotor runs from source (`node src/main.ts`, with the image's Node flags), default flags, TLS
+ *   on its token endpoint, as replicas `soak-a` and `soak-b` of one Deployment; each is started
+ *   again when its process exits, keeping its name (CrashLoopBackOff-like delays after an exit
+ *   of its own).
+ * - Faults: the Lease holder is SIGKILLed every min(5m, minutes/2.5), in turns restarted after
+ *   1 s (a crashed container: it may take its own Lease back) and after 20 s (a lost node: the
+ *   other replica takes over once the Lease expires); kube-apiserver is stopped for 10 s and
+ *   started again every min(10m, minutes/2), half a kill interval after a kill; no fault in the
+ *   last 45 s.
  * - What is measured, and how: see targets.ts (rotations, lateness, expiry), issuer.ts (secrets
  *   per client, revocations, orphans), prober.ts (tokens), faults.ts, replicas.ts (RSS, fds).
  */
