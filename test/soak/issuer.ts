@@ -57,6 +57,8 @@ export interface Orphan {
   credential: string;
   clientId: string;
   secretId: string;
+  /** What the ClientCredential's status said at the second look, to tell why. */
+  status: string;
 }
 
 /**
@@ -74,13 +76,16 @@ export async function findOrphans(
     // The issuer first: a secret minted after this read cannot look orphaned.
     const registry = await client.get<{ items: KubeObject[] }>(REGISTRY_PATH);
     const known = new Map<string, Set<string>>();
+    const statuses = new Map<string, string>();
     for (const namespace of namespaces) {
       const list = await client.get<{ items: Array<KubeObject & { status?: ClientCredentialStatus }> }>(
         `${CC_API}/namespaces/${namespace}/clientcredentials`,
       );
-      for (const cc of list.items)
+      for (const cc of list.items) {
         if (cc.status?.clientId)
           known.set(cc.status.clientId, new Set((cc.status.secrets ?? []).map((s) => s.id)));
+        statuses.set(`${namespace}/${cc.metadata.name}`, describe(cc.status));
+      }
     }
     const unknown = new Map<string, Orphan>();
     for (const object of registry.items) {
@@ -91,6 +96,7 @@ export async function findOrphans(
           credential: record.name,
           clientId: record.clientId,
           secretId: secret.id,
+          status: statuses.get(record.name) ?? "no such ClientCredential",
         });
       }
     }
@@ -100,7 +106,32 @@ export async function findOrphans(
   if (first.size === 0) return [];
   await new Promise((resolve) => setTimeout(resolve, apartMs));
   const second = await look();
-  return [...second].filter(([key]) => first.has(key)).map(([, orphan]) => orphan);
+  const orphans = [...second].filter(([key]) => first.has(key)).map(([, orphan]) => orphan);
+  for (const orphan of orphans) orphan.status += `; ${await versionsOf(client, orphan.credential)}`;
+  return orphans;
+}
+
+/** The credential's version Secrets and target, as Rotor's own record of its secrets. */
+async function versionsOf(client: BenchClient, credential: string): Promise<string> {
+  const [namespace, name] = credential.split("/") as [string, string];
+  const selector = encodeURIComponent(`rotor.dev/client-credential=${name}`);
+  const list = await client
+    .get<{ items: KubeObject[] }>(`/api/v1/namespaces/${namespace}/secrets?labelSelector=${selector}`)
+    .catch(() => ({ items: [] as KubeObject[] }));
+  return list.items
+    .map((secret) => {
+      const a = secret.metadata.annotations ?? {};
+      const marks = ["activated-at", "superseded-at", "rolled-out-at"].filter((k) => a[`rotor.dev/${k}`]);
+      return `${secret.metadata.name} (secret ${a["rotor.dev/secret-id"]}${marks.length ? `, ${marks.join(", ")}` : ""})`;
+    })
+    .join(", ");
+}
+
+function describe(status: ClientCredentialStatus | undefined): string {
+  if (!status) return "no status";
+  const ready = status.conditions?.find((c) => c.type === "Ready");
+  const secrets = (status.secrets ?? []).map((s) => `${s.id} ${s.state}`).join(", ");
+  return `clientId ${status.clientId ?? "-"}, current ${status.currentSecretId ?? "-"}, secrets [${secrets}], Ready ${ready?.status ?? "-"} ${ready?.reason ?? ""}`;
 }
 
 /** Whether the issuer holds this value for the client, unexpired at `at`: a fresh read. */

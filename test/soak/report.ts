@@ -192,7 +192,9 @@ function details(r: SoakResult): string {
   list("Secrets expired before being replaced", r.expiredBeforeReplaced);
   list(
     "Orphans",
-    r.orphans.map((o) => `${o.credential} (client ${o.clientId}) secret ${o.secretId}`),
+    r.orphans.map(
+      (o) => `${o.credential} (client ${o.clientId}) secret ${o.secretId}; its status: ${o.status}`,
+    ),
   );
   list(
     "Refused token requests",

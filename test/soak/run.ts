@@ -15,6 +15,7 @@ import {
 } from "../../hack/controlplane/controlplane.ts";
 import { startComponent } from "../../hack/controlplane/faults.ts";
 import { installCrds, kubectl } from "../../hack/controlplane/install.ts";
+import { OPERATOR_NAMESPACE } from "../../hack/operator/process.ts";
 import { sleep } from "../../src/runtime/backoff.ts";
 import { BenchClient, CC_API, type KubeObject } from "../bench/scale/kube.ts";
 import { Watcher } from "../bench/scale/watch.ts";
@@ -38,6 +39,12 @@ import {
 
 const root = join(import.meta.dirname, "..", "..");
 const IDENTITIES = ["soak-a", "soak-b"];
+/**
+ * What deploy/operator.yaml passes: the Service both replicas stand behind. Without it each
+ * replica writes its own https://127.0.0.1:<port> into target Secrets, and every change of
+ * leader rewrites every target and restarts every consumer.
+ */
+const ISSUER_URL = `--issuer-url=https://rotor.${OPERATOR_NAMESPACE}.svc:8443`;
 
 export type Log = (line: string) => void;
 
@@ -92,7 +99,7 @@ export async function runSoak(
     const cluster = { kubeconfig: plane.kubeconfig, kubectl: (args: string[]) => kubectl(plane, args) };
     for (const identity of IDENTITIES) {
       const replica = new Replica(identity, logDir);
-      await replica.start(cluster, []);
+      await replica.start(cluster, [ISSUER_URL]);
       replicas.push(replica);
     }
     log(`replicas ${IDENTITIES.join(", ")} serving`);

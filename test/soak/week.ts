@@ -34,7 +34,8 @@
  *   evenly over the first 60 s, so that renewals spread over the period as in a cluster that has
  *   run for a while. Measured on the benchmark (README), a rotation costs Rotor about 17 ms
  *   and the API server about 35 ms of CPU: a few tenths of a core for the whole soak.
- * - Rotor runs from source (`node src/main.ts`, with the image's Node flags), default flags, TLS
+ * - Rotor runs from source (`node src/main.ts`, with the image's Node flags), with default flags
+ *   but `--issuer-url` (the Service both replicas stand behind, as in deploy/operator.yaml), TLS
  *   on its token endpoint, as replicas `soak-a` and `soak-b` of one Deployment; each is started
  *   again when its process exits, keeping its name (CrashLoopBackOff-like delays after an exit
  *   of its own).
