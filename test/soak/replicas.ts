@@ -91,10 +91,14 @@ export class Replica {
   async supervise(runStart: number): Promise<void> {
     if (this.rotor.alive || this.starting) return;
     const expected = this.killing;
-    if (!expected && !this.recorded)
-      this.exits.push({ atMs: Date.now() - runStart, what: "exited", lastLines: this.tail() });
     if (Date.now() - this.startedAt > STEADY_MS) this.failures = 0;
-    const delay = expected ? this.restartAfterKillMs : backoffDelay(CRASH_BACKOFF, this.failures++);
+    if (!expected && !this.recorded) {
+      this.exits.push({ atMs: Date.now() - runStart, what: "exited", lastLines: this.tail() });
+      this.failures++;
+    }
+    const delay = expected
+      ? this.restartAfterKillMs
+      : backoffDelay(CRASH_BACKOFF, Math.max(0, this.failures - 1));
     this.starting = true;
     try {
       await sleep(delay);
