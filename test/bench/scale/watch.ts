@@ -1,6 +1,7 @@
 /**
  * One watch stream over a collection (list, then watch; resumed where it ended, relisted on
- * 410 Gone): the bench sees every ClientCredential change without polling each object.
+ * 410 Gone, through API server restarts): the bench sees every ClientCredential change without
+ * polling each object.
  */
 import type { BenchClient, KubeObject, WatchEvent } from "./kube.ts";
 
@@ -52,13 +53,18 @@ export class Watcher {
 
   private async loop(): Promise<void> {
     const separator = this.path.includes("?") ? "&" : "?";
+    let gone = false;
+    let failing = false;
     while (!this.abort.signal.aborted) {
-      let gone = false;
       try {
+        // Relisting can fail too while the API server restarts: tried again after a pause.
+        if (gone) await this.list(true);
+        gone = false;
         await this.client.stream(
           `${this.path}${separator}watch=1&allowWatchBookmarks=true&resourceVersion=${this.resourceVersion}`,
           this.abort.signal,
           (event) => {
+            failing = false;
             if (event.type === "ERROR") {
               gone = event.object.code === 410;
               return;
@@ -72,11 +78,16 @@ export class Watcher {
         );
       } catch (error) {
         // Stopped, or the bench closed its client on the way out.
-        if (this.abort.signal.aborted || (error as { code?: string }).code === "UND_ERR_DESTROYED") return;
-        process.stderr.write(`watch ${this.path} ended: ${(error as Error).message}; resuming\n`);
+        const code = (error as { code?: string | number }).code;
+        if (this.abort.signal.aborted || code === "UND_ERR_DESTROYED") return;
+        // A restarted API server answers a watch from an older resourceVersion with 410 itself.
+        if (code === 410) gone = true;
+        // Said once per outage, not at every attempt.
+        else if (!failing)
+          process.stderr.write(`watch ${this.path} ended: ${(error as Error).message}; resuming\n`);
+        failing = code !== 410;
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
-      if (gone && !this.abort.signal.aborted) await this.list(true);
     }
   }
 }
