@@ -75,6 +75,11 @@ export class Controller {
     this.queue?.add(key);
   }
 
+  /** Retries every key that waits out a backoff now (see WorkQueue.retryBackedOff). */
+  retryBackedOff(): void {
+    this.queue?.retryBackedOff();
+  }
+
   /** Starts workers for one term: a fresh queue, no state carried over from an earlier term. */
   start(term: WorkScope): void {
     const { workers, backoff, groupOf } = this.options;

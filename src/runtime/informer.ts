@@ -29,6 +29,8 @@ export interface Supervision {
   onFatal: (reason: string) => void;
   maxUnhealthyMs?: number;
   onRelist?: (informer: string, reason: RelistReason) => void;
+  /** The cache is current again after it failed (the API server is back). */
+  onRecovered?: (informer: string) => void;
 }
 
 export interface InformerOptions<T extends KubernetesObject> extends Supervision {
@@ -173,7 +175,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
         return;
       }
       this.failures = 0;
-      this.unhealthySince = undefined;
+      this.recovered();
       this.syncedOnce = true;
       void this.watchLoop(run.signal);
     })().finally(() => {
@@ -186,6 +188,12 @@ export class SupervisedInformer<T extends KubernetesObject> {
     if (this.stopped || this.starting) return;
     this.options.log.debug({ informer: this.options.name, why }, "restarting informer");
     await this.startOnce(why);
+  }
+
+  private recovered(): void {
+    if (this.unhealthySince === undefined) return;
+    this.unhealthySince = undefined;
+    if (this.syncedOnce) this.options.onRecovered?.(this.options.name);
   }
 
   private onError(error: unknown): void {
@@ -284,7 +292,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
     // A connection the server silently dropped must not hold the cache forever.
     const deadline = AbortSignal.any([signal, AbortSignal.timeout((seconds + 60) * 1000)]);
     const response = await openCollection(this.options.kc, this.options.path, query, deadline);
-    this.unhealthySince = undefined; // current again: the watch delivers what changed since
+    this.recovered(); // current again: the watch delivers what changed since
     try {
       for await (const event of watchEvents(response)) this.apply(event);
     } catch (error) {

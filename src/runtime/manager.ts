@@ -147,6 +147,10 @@ export class Manager {
       onFatal: this.fatal,
       maxUnhealthyMs: this.options.maxApiOutageMs,
       onRelist: (informer, reason) => this.metrics.relisted(informer, reason),
+      onRecovered: (informer) => {
+        this.options.log.info({ informer }, "cache current again; retrying failed reconciles now");
+        for (const controller of this.controllers) controller.retryBackedOff();
+      },
     };
   }
 

@@ -97,6 +97,19 @@ export class WorkQueue {
     return delay;
   }
 
+  /**
+   * Retries at once every key waiting out a backoff, keeping its failure count: what failed
+   * because the API server was away should not wait out minutes of backoff once it is back.
+   */
+  retryBackedOff(): void {
+    for (const [key, { timer }] of this.timers) {
+      if (!this.failures.has(key)) continue; // a scheduled renewal, not a retry
+      clearTimeout(timer);
+      this.timers.delete(key);
+      this.add(key);
+    }
+  }
+
   failureCount(key: string): number {
     return this.failures.get(key) ?? 0;
   }

@@ -34,6 +34,21 @@ describe("WorkQueue", () => {
     expect(await next).toBe("x");
   });
 
+  it("retryBackedOff retries keys waiting out a backoff at once, not scheduled ones, and keeps their count", () => {
+    vi.useFakeTimers();
+    const queue = new WorkQueue({ backoff: { baseMs: 60_000, maxMs: 300_000 } });
+    queue.addRateLimited("failed");
+    queue.addRateLimited("failed");
+    queue.addAfter("renewal", 60_000);
+    expect(queue.length).toBe(0);
+    queue.retryBackedOff();
+    expect(queue.length).toBe(1);
+    expect(queue.tryGet()).toBe("failed");
+    expect(queue.failureCount("failed")).toBe(2);
+    vi.advanceTimersByTime(60_000);
+    expect(queue.tryGet()).toBe("renewal");
+  });
+
   it("schedules with addAfter, the earliest time winning", () => {
     vi.useFakeTimers();
     const queue = new WorkQueue();
