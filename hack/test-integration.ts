@@ -1,11 +1,12 @@
 /**
  * The integration tests in shards run side by side, each shard a vitest run with its own control
  * plane. Most of a file's time is Rotor and the cluster waiting (for a renewal, a grace period, a
- * rollout timeout), so two shards take little more than half the time of one. Files are dealt
+ * rollout timeout, an outage the faults tests cause), so three shards on two cores take little more
+ * than a third of the time of one. Files are dealt
  * longest first to the shard with the least work (the seconds below were measured on 2 cores;
  * a file not listed counts as 20 s). Every line is prefixed with its shard.
  *
- *   node hack/test-integration.ts [--shards=N] [vitest arguments]   # ROTOR_TEST_SHARDS, default 2
+ *   node hack/test-integration.ts [--shards=N] [vitest arguments]   # ROTOR_TEST_SHARDS, default 3
  */
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
@@ -16,6 +17,8 @@ const SECONDS: Record<string, number> = {
   "faults/apiserver-restarts.test.ts": 330,
   "faults/leader-failover.test.ts": 220,
   "faults/etcd.test.ts": 90,
+  "faults/soak.test.ts": 330,
+  "faults/slow-api.test.ts": 150,
   "rollout.test.ts": 225,
   "lifecycle.test.ts": 145,
   "ocs-faults.test.ts": 127,
@@ -35,7 +38,7 @@ const SECONDS: Record<string, number> = {
 const root = join(import.meta.dirname, "..");
 const dir = join(root, "test", "integration");
 const option = process.argv.find((a) => a.startsWith("--shards="));
-const shards = Number(option?.slice("--shards=".length) ?? process.env.ROTOR_TEST_SHARDS ?? 2);
+const shards = Number(option?.slice("--shards=".length) ?? process.env.ROTOR_TEST_SHARDS ?? 3);
 const passOn = process.argv.slice(2).filter((a) => a !== option);
 
 const files = (readdirSync(dir, { recursive: true }) as string[])
