@@ -1,10 +1,10 @@
 /**
  * The integration tests in shards run side by side, each shard a vitest run with its own control
  * plane. Most of a file's time is Rotor and the cluster waiting (for a renewal, a grace period, a
- * rollout timeout, an outage the faults tests cause), so three shards on two cores take little more
- * than a third of the time of one. Files are dealt
- * longest first to the shard with the least work (the seconds below were measured on 2 cores;
- * a file not listed counts as 20 s). Every line is prefixed with its shard.
+ * rollout timeout, an outage the faults tests cause), so shards side by side take far less time
+ * than one after another, even on two cores. Files are dealt longest first to the shard with the
+ * least work (the seconds below were measured on 2 cores; a file not listed counts as 20 s).
+ * Every line is prefixed with its shard.
  *
  *   node hack/test-integration.ts [--shards=N] [vitest arguments]   # ROTOR_TEST_SHARDS, default 3
  */
