@@ -36,10 +36,12 @@ export interface Faults {
   dropAnswerShare: number;
   /** Each chunk of a watch stream waits up to this long (uniformly random) before it is passed on. */
   watchChunkDelayMs: number;
-  /** Watch streams whose connection is destroyed after a while, mid-stream. */
+  /**
+   * Each open watch stream draws its fate once in every `watchCutPeriodMs` (at a random moment):
+   * with this probability, its connection is destroyed there, mid-stream.
+   */
   watchCutShare: number;
-  /** When a cut watch is cut: after a uniformly random time up to this. */
-  watchCutAfterMs: number;
+  watchCutPeriodMs: number;
   /** Watch requests held without an answer (not even headers) until the client gives up. */
   watchHangShare: number;
 }
@@ -53,7 +55,7 @@ export const NO_FAULTS: Faults = {
   dropAnswerShare: 0,
   watchChunkDelayMs: 0,
   watchCutShare: 0,
-  watchCutAfterMs: 0,
+  watchCutPeriodMs: 0,
   watchHangShare: 0,
 };
 
@@ -94,7 +96,7 @@ export interface ApiProxy {
   next(matches: (method: string, url: URL) => boolean, fault: TargetedFault): Promise<string>;
   /**
    * Changes some faults from now on: for the requests that arrive, for the watch streams already
-   * open (the delay of their next chunks; each one not yet doomed draws its cut again), and for
+   * open (the delay of their next chunks, their cuts), and for
    * the requests held unanswered (reset once their kind of hang is off).
    */
   set(faults: Partial<Faults>): void;
@@ -112,8 +114,8 @@ interface Rule {
 
 interface OpenWatch {
   res: ServerResponse;
-  /** Set once the stream is doomed. */
-  cut?: NodeJS.Timeout;
+  /** When it draws its fate next. */
+  draw?: NodeJS.Timeout;
 }
 
 const HOP_BY_HOP = new Set([
@@ -198,13 +200,15 @@ export async function startApiProxy(dir: string, initial: Partial<Faults> = {}):
   const held = new Set<{ watch: boolean; socket: Socket }>();
   const rules: Rule[] = [];
 
-  /** A watch stream draws its fate when it opens and whenever the faults change. */
+  /** Schedules the next draw of a watch stream's fate, while watches are being cut. */
   const drawCut = (stream: OpenWatch) => {
-    if (stream.cut || !chance(faults.watchCutShare)) return;
-    stream.cut = setTimeout(() => {
+    if (stream.draw || faults.watchCutShare <= 0) return;
+    stream.draw = setTimeout(() => {
+      stream.draw = undefined;
+      if (!chance(faults.watchCutShare)) return drawCut(stream);
       counts.watchesCut++;
       stream.res.destroy();
-    }, Math.random() * faults.watchCutAfterMs);
+    }, Math.random() * faults.watchCutPeriodMs);
   };
 
   /** Passes a watch stream on chunk by chunk, each delayed as the faults say now. */
@@ -212,7 +216,7 @@ export async function startApiProxy(dir: string, initial: Partial<Faults> = {}):
     const stream: OpenWatch = { res };
     openWatches.add(stream);
     res.on("close", () => {
-      clearTimeout(stream.cut);
+      clearTimeout(stream.draw);
       openWatches.delete(stream);
       answer.destroy();
     });
@@ -329,7 +333,11 @@ export async function startApiProxy(dir: string, initial: Partial<Faults> = {}):
     },
     set(changes) {
       Object.assign(faults, changes);
-      for (const stream of openWatches) drawCut(stream);
+      for (const stream of openWatches) {
+        clearTimeout(stream.draw);
+        stream.draw = undefined;
+        drawCut(stream);
+      }
       for (const hold of held)
         if ((hold.watch ? faults.watchHangShare : faults.hangShare) <= 0) hold.socket.destroy();
     },
