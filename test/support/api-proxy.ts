@@ -96,8 +96,8 @@ export interface ApiProxy {
   next(matches: (method: string, url: URL) => boolean, fault: TargetedFault): Promise<string>;
   /**
    * Changes some faults from now on: for the requests that arrive, for the watch streams already
-   * open (the delay of their next chunks, their cuts), and for
-   * the requests held unanswered (reset once their kind of hang is off).
+   * open (the delay of their next chunks, their cuts), and for the requests held unanswered
+   * (reset once their kind of hang is off).
    */
   set(faults: Partial<Faults>): void;
   close(): Promise<void>;
@@ -134,6 +134,7 @@ const isWatch = (url: URL) =>
   ["1", "true"].includes(url.searchParams.get("watch") ?? "") || url.pathname.includes("/watch/");
 
 const chance = (share: number) => share > 0 && Math.random() < share;
+
 type Fate = TargetedFault | "refuse" | "forward";
 
 const drawFate = (f: Faults, watch: boolean): Fate => {
