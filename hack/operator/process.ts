@@ -24,6 +24,11 @@ export interface Identity {
   serviceAccount?: string;
   /** Relative to the repository; default `deploy/rbac.yaml`. */
   rbac?: string;
+  /**
+   * The API server URL Rotor's kubeconfig names instead of the cluster's own (e.g. a proxy in
+   * front of it that serves the same certificate: the kubeconfig keeps the cluster's CA).
+   */
+  server?: string;
 }
 
 /** Installs RBAC and returns a kubeconfig that authenticates as Rotor's service account. */
@@ -56,7 +61,10 @@ export async function operatorKubeconfig(cluster: Cluster, identity: Identity = 
       apiVersion: "v1",
       kind: "Config",
       clusters: [
-        { name: "c", cluster: { server: server.server, "certificate-authority-data": server.caData } },
+        {
+          name: "c",
+          cluster: { server: identity.server ?? server.server, "certificate-authority-data": server.caData },
+        },
       ],
       users: [{ name: "rotor", user: { token: token.status?.token } }],
       contexts: [{ name: "rotor", context: { cluster: "c", user: "rotor" } }],

@@ -1,7 +1,8 @@
 /**
  * Rotor as its own process, against the test cluster, with debug logs kept for inspection. Its
  * token endpoint serves plain HTTP (`--token-endpoint-insecure-http`) unless `tls` is set: the
- * tests of TLS itself (security/endpoint-tls.test.ts) run the real path.
+ * tests of TLS itself (security/endpoint-tls.test.ts) run the real path. `server` points Rotor
+ * at another API server URL than the cluster's (a faulty proxy in front of it: support/api-proxy.ts).
  */
 import { type RotorProcess, type StartOptions, startRotor as start } from "../../hack/operator/process.ts";
 import { controlPlane, kubectlOk } from "./cluster.ts";
