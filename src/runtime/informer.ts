@@ -16,7 +16,7 @@
  */
 import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import { backoffDelay, sleep } from "./backoff.ts";
-import { Gone, openCollection, StatusError, type WatchEvent, watchEvents } from "./listwatch.ts";
+import { Gone, listCollection, StatusError, type WatchEvent, watchCollection } from "./listwatch.ts";
 import { describeError, type Logger } from "./log.ts";
 import { IndexedStore, keyOf } from "./store.ts";
 import { trimObject } from "./trim.ts";
@@ -49,7 +49,6 @@ export type InformerEvent = "add" | "update" | "delete";
 /** `old`: the object as the cache held it before an update. */
 type Handler<T> = (object: T, event: InformerEvent, old?: T) => void;
 
-const PAGE_SIZE = 500;
 /** Between LISTs that failed: at most 10 s, so a cache is current soon after the API's return. */
 const INFORMER_BACKOFF = { baseMs: 500, maxMs: 10_000, jitter: "spread" } as const;
 /**
@@ -58,7 +57,6 @@ const INFORMER_BACKOFF = { baseMs: 500, maxMs: 10_000, jitter: "spread" } as con
  * (a revocation, say) after the API server's return.
  */
 const WATCH_BACKOFF = { baseMs: 250, maxMs: 5_000, jitter: "spread" } as const;
-const LIST_TIMEOUT_MS = 60_000;
 
 /** The server ends a watch after 5–10 minutes (as client-go asks); it is resumed at once. */
 const watchSeconds = () => 300 + Math.floor(Math.random() * 300);
@@ -248,26 +246,12 @@ export class SupervisedInformer<T extends KubernetesObject> {
   private async relist(signal: AbortSignal, why: RelistReason): Promise<void> {
     this.options.onRelist?.(this.options.name, why);
     const fresh = new Map<string, T>();
-    let next: string | undefined;
-    let resourceVersion = "";
-    do {
-      const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
-      if (this.options.labelSelector) query.set("labelSelector", this.options.labelSelector);
-      if (next) query.set("continue", next);
-      const response = await openCollection(
-        this.options.kc,
-        this.options.path,
-        query,
-        AbortSignal.any([signal, AbortSignal.timeout(LIST_TIMEOUT_MS)]),
-      );
-      const page = (await response.json()) as {
-        metadata?: { resourceVersion?: string; continue?: string };
-        items?: KubernetesObject[];
-      };
-      for (const item of page.items ?? []) fresh.set(keyOf(item), this.transform(item));
-      resourceVersion = page.metadata?.resourceVersion ?? "";
-      next = page.metadata?.continue || undefined;
-    } while (next);
+    const { kc, path, labelSelector } = this.options;
+    const list = listCollection(kc, path, labelSelector, signal);
+    let page = await list.next();
+    for (; !page.done; page = await list.next())
+      for (const item of page.value) fresh.set(keyOf(item), this.transform(item));
+    const resourceVersion = page.value;
     if (signal.aborted) return;
     const previous = this.store.replace(fresh);
     this.resourceVersion = resourceVersion;
@@ -291,10 +275,12 @@ export class SupervisedInformer<T extends KubernetesObject> {
     if (this.options.labelSelector) query.set("labelSelector", this.options.labelSelector);
     // A connection the server silently dropped must not hold the cache forever.
     const deadline = AbortSignal.any([signal, AbortSignal.timeout((seconds + 60) * 1000)]);
-    const response = await openCollection(this.options.kc, this.options.path, query, deadline);
-    this.recovered(); // current again: the watch delivers what changed since
+    // Current again once answered: the watch delivers what changed since.
+    const events = watchCollection(this.options.kc, this.options.path, query, deadline, () =>
+      this.recovered(),
+    );
     try {
-      for await (const event of watchEvents(response)) this.apply(event);
+      for await (const event of events) this.apply(event);
     } catch (error) {
       // The timeout of a quiet connection ends this watch like the server's own timeout would.
       if (!signal.aborted && deadline.aborted) return;

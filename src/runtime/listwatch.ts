@@ -55,6 +55,34 @@ export async function openCollection(
   return response;
 }
 
+const PAGE_SIZE = 500;
+const PAGE_TIMEOUT_MS = 60_000;
+
+/** A paged LIST: yields each page's items; returns the list's resourceVersion. */
+export async function* listCollection(
+  kc: KubeConfig,
+  path: string,
+  labelSelector: string | undefined,
+  signal: AbortSignal,
+): AsyncGenerator<KubernetesObject[], string> {
+  let next: string | undefined;
+  let resourceVersion = "";
+  do {
+    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (labelSelector) query.set("labelSelector", labelSelector);
+    if (next) query.set("continue", next);
+    const timeout = AbortSignal.any([signal, AbortSignal.timeout(PAGE_TIMEOUT_MS)]);
+    const page = (await (await openCollection(kc, path, query, timeout)).json()) as {
+      metadata?: { resourceVersion?: string; continue?: string };
+      items?: KubernetesObject[];
+    };
+    yield page.items ?? [];
+    resourceVersion = page.metadata?.resourceVersion ?? "";
+    next = page.metadata?.continue || undefined;
+  } while (next);
+  return resourceVersion;
+}
+
 /** The events of a watch response, as they arrive. */
 export async function* watchEvents(
   response: Awaited<ReturnType<typeof openCollection>>,
@@ -66,5 +94,52 @@ export async function* watchEvents(
     const lines = (buffered + decoder.decode(chunk as Uint8Array, { stream: true })).split("\n");
     buffered = lines.pop() ?? "";
     for (const line of lines) if (line.trim()) yield JSON.parse(line) as WatchEvent;
+  }
+}
+
+export class WatchStalled extends Error {
+  override name = "WatchStalled";
+}
+
+/** How long a watch may go without an answer, and an answered one without an event or bookmark. */
+export const WATCH_STALL = { answerMs: 30_000, idleMs: 180_000 };
+
+/**
+ * A watch's events, ended with WatchStalled when its answer does not come within `answerMs`, or
+ * nothing (not even a bookmark, which the API server sends about every minute) comes for
+ * `idleMs`: a request held by a proxy or a hung server must not hold a cache for minutes.
+ * `onOpen` runs once the answer came.
+ */
+export async function* watchCollection(
+  kc: KubeConfig,
+  path: string,
+  query: URLSearchParams,
+  signal: AbortSignal,
+  onOpen: () => void,
+  stall = WATCH_STALL,
+): AsyncGenerator<WatchEvent> {
+  const stalled = new AbortController();
+  const stallAfter = (ms: number, why: string) => {
+    const timer = setTimeout(() => stalled.abort(new WatchStalled(why)), ms);
+    timer.unref();
+    return timer;
+  };
+  const answer = stallAfter(stall.answerMs, `no answer to the watch in ${stall.answerMs / 1000}s`);
+  let idle: NodeJS.Timeout | undefined;
+  try {
+    const response = await openCollection(kc, path, query, AbortSignal.any([signal, stalled.signal]));
+    clearTimeout(answer);
+    onOpen();
+    idle = stallAfter(stall.idleMs, `no event on the watch for ${stall.idleMs / 1000}s`);
+    for await (const event of watchEvents(response)) {
+      idle.refresh(); // re-armed by every event: only the timer moves
+      yield event;
+    }
+  } catch (error) {
+    if (stalled.signal.aborted && !signal.aborted) throw stalled.signal.reason;
+    throw error;
+  } finally {
+    clearTimeout(answer);
+    clearTimeout(idle);
   }
 }

@@ -22,6 +22,8 @@ export interface DecideOptions {
 // biome-ignore lint/suspicious/noConfusingVoidType: a rule that has nothing to say returns nothing.
 export type Verdict = "stop" | void;
 
+const REVOKED_EVEN_IN_TARGET: ReadonlySet<RevokeReason> = new Set(["expired", "deleting", "conflict"]);
+
 export class Draft {
   readonly actions: Action[] = [];
   readonly notices: Notice[] = [];
@@ -56,6 +58,11 @@ export class Draft {
   }
 
   revoke(secretId: string, versionName: string | undefined, reason: RevokeReason): void {
+    // What the target Secret hands out is not revoked while it does (a failed switch is repaired
+    // first), unless it expired or the ClientCredential goes.
+    const { target } = this.snapshot;
+    if (!REVOKED_EVEN_IN_TARGET.has(reason) && target.state === "owned" && target.secretId === secretId)
+      return;
     this.actions.push({ type: "revoke", secretId, versionName, reason });
     if (this.atIssuer.has(secretId)) this.revoking++;
   }

@@ -41,6 +41,9 @@ export interface Observation {
   object: ClientCredentialObject;
 }
 
+/** A cache cannot reach the API server: retried with backoff, and at once when it is back. */
+export const CACHES_FAILING = "the caches are not current";
+
 export type ObserveResult =
   | { found: false }
   /** The caches do not show Rotor's own last writes yet (`waitingFor`), or are still filling. */
@@ -96,7 +99,7 @@ export class Observer {
   async observe(namespace: string, name: string): Promise<ObserveResult> {
     const { credentials, expectations } = this.caches;
     const secrets = this.caches.secrets(namespace);
-    if (!credentials.healthy || !secrets?.healthy) return { found: true, stale: "the caches are filling" };
+    if (!credentials.healthy || !secrets?.healthy) return { found: true, stale: CACHES_FAILING };
     const object = credentials.get(name, namespace);
     if (!object) return { found: false };
     const waitingFor = expectations.unmet(object.metadata?.uid as string);

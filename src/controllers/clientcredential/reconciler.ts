@@ -20,7 +20,7 @@ import {
 import { type DecideOptions, decide } from "./decide.ts";
 import { type CredentialMetrics, issuerRefOf } from "./metrics.ts";
 import type { Notice, Plan } from "./model.ts";
-import type { Observation, Observer } from "./observe.ts";
+import { CACHES_FAILING, type Observation, type Observer } from "./observe.ts";
 import { withProgress } from "./progress.ts";
 import { mergeNotices } from "./report.ts";
 import { type ClientCredentialObject, ccReference, parseClientCredential } from "./resources.ts";
@@ -71,7 +71,9 @@ export class ClientCredentialReconciler implements Reconciler {
       return {};
     }
     // The caches do not show this reconcile's own last writes yet: their events are on the way.
-    if (observed.stale !== undefined) return { requeueAfterMs: STALE_RETRY_MS };
+    // Or they cannot reach the API server: back off until they can (the manager retries then).
+    if (observed.stale !== undefined)
+      return observed.stale === CACHES_FAILING ? { failed: true } : { requeueAfterMs: STALE_RETRY_MS };
     if (observed.invalidSpec !== undefined)
       return this.reportInvalid(observed.object, observed.invalidSpec, now);
 

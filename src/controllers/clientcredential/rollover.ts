@@ -1,7 +1,7 @@
 /**
- * The rollover gate: a superseded secret is revoked only once no pod that may hold it is left
- * (strategies Restart and Observe) and the grace period has passed since; never after it
- * expires. Also the bootstrap handover of OCS auth.self, which waits for the same thing.
+ * The rollover gate: a superseded secret is revoked only once the target Secret no longer holds
+ * it, no pod that may hold it is left (strategies Restart and Observe) and the grace period has
+ * passed since; never after it expires. Also the bootstrap handover of OCS auth.self, which waits for the same thing.
  */
 import { parseDuration } from "../../api/duration.ts";
 import { RESTARTABLE, rolloutSince, type WorkloadRef, workloadKey } from "../rollout/consumers.ts";
@@ -56,14 +56,17 @@ function supersededAtOf(d: Draft, v: Version): number {
 }
 
 export function rollover(d: Draft): Verdict {
-  const { cc, consumers } = d.snapshot;
+  const { cc, consumers, target } = d.snapshot;
   const strategy = cc.spec.rollout.strategy;
   const grace = graceMs(d);
   for (const v of d.versions.superseded) {
+    const expiresAt = Date.parse(v.notAfter);
+    // The switch did not reach the target (its write failed): it still hands out this secret.
+    // Nothing is superseded, and no grace period starts, until the target is repaired.
+    if (target.state === "owned" && target.secretId === v.secretId && expiresAt > d.t) continue;
     const supersededAt = supersededAtOf(d, v);
     if (!v.supersededAt)
       d.add({ type: "markSuperseded", versionName: v.name, at: new Date(supersededAt).toISOString() });
-    const expiresAt = Date.parse(v.notAfter);
     const view = strategy !== "None" && consumers ? rolloutSince(consumers, supersededAt) : undefined;
     if (expiresAt <= d.t) {
       // A superseded secret never outlives its expiry, whoever still holds it.

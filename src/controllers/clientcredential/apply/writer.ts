@@ -5,7 +5,7 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import type { ClientCredentialStatus } from "../../../api/clientcredential.ts";
 import { API_VERSION, CLIENT_CREDENTIAL } from "../../../api/group.ts";
-import { LABEL_OWNER_UID } from "../../../api/metadata.ts";
+import { ANN_MINT_ID, LABEL_OWNER_UID, SECRET_ID } from "../../../api/metadata.ts";
 import { backoffDelay, sleep } from "../../../runtime/backoff.ts";
 import type { Expectations, Lookup } from "../../../runtime/expectations.ts";
 import {
@@ -86,6 +86,20 @@ export class KubeWriter implements CredentialWriter {
     if (owner) expectations.wrote(owner, "Secret", secrets, secret, versionOf(answer));
   }
 
+  /** Whether the stored Secret of this name is `secret` as written: same mint, same secret. */
+  private async isOurs(secret: V1Secret): Promise<boolean> {
+    const { namespace, name, annotations = {} } = secret.metadata ?? {};
+    const stored = await this.core.readNamespacedSecret({
+      namespace: namespace as string,
+      name: name as string,
+    });
+    const theirs = stored.metadata?.annotations ?? {};
+    const same =
+      theirs[ANN_MINT_ID] === annotations[ANN_MINT_ID] && theirs[SECRET_ID] === annotations[SECRET_ID];
+    if (same) this.secretWritten({ namespace: namespace as string, name: name as string }, stored, secret);
+    return same;
+  }
+
   async setFinalizers(cc: ObjectKey, finalizers: string[], resourceVersion: string | undefined) {
     const answer = await this.custom.patchNamespacedCustomObject(
       {
@@ -131,6 +145,9 @@ export class KubeWriter implements CredentialWriter {
         this.secretWritten({ namespace, name: secret.metadata?.name as string }, answer, secret);
         return;
       } catch (error) {
+        // An earlier try may have been stored with its answer lost: then the Secret there is
+        // this very one (same mint), and the value is kept.
+        if (isConflict(error) && attempt > 0 && (await this.isOurs(secret))) return;
         if (isConflict(error) || performance.now() > deadline) throw error;
         await sleep(backoffDelay(RETRY, attempt));
       }

@@ -169,7 +169,8 @@ describe("decide", () => {
         target: inSyncTarget("1"),
       }),
       minutes: 10,
-      want: ["markSuperseded", "repairTarget"],
+      // Not superseded until the target is repaired: its grace period starts then.
+      want: ["repairTarget"],
     },
     {
       name: "None: keeps a superseded secret during gracePeriod",
@@ -183,6 +184,19 @@ describe("decide", () => {
       ),
       minutes: 14,
       want: [],
+    },
+    {
+      name: "None: never revokes the secret a target still holds after a failed switch, however old the switch",
+      given: snapshot(
+        {
+          versions: [version("1", { supersededAt: iso(10) }), version("10")],
+          issuerSecrets: [mine("1"), mine("10")],
+          target: inSyncTarget("1"),
+        },
+        { rollout: { strategy: "None" }, gracePeriod: "0s" },
+      ),
+      minutes: 60,
+      want: ["repairTarget"],
     },
     {
       name: "None: revokes a superseded secret after gracePeriod",
