@@ -18,7 +18,7 @@ const SECONDS: Record<string, number> = {
   "faults/leader-failover.test.ts": 220,
   "faults/etcd.test.ts": 90,
   "faults/soak.test.ts": 330,
-  "faults/slow-api.test.ts": 150,
+  "faults/slow-api.test.ts": 320,
   "rollout.test.ts": 225,
   "lifecycle.test.ts": 145,
   "ocs-faults.test.ts": 127,

@@ -16,7 +16,14 @@
  */
 import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import { backoffDelay, sleep } from "./backoff.ts";
-import { Gone, listCollection, StatusError, type WatchEvent, watchCollection } from "./listwatch.ts";
+import {
+  Gone,
+  listCollection,
+  StatusError,
+  type WatchEvent,
+  WatchStalled,
+  watchCollection,
+} from "./listwatch.ts";
 import { describeError, type Logger } from "./log.ts";
 import { IndexedStore, keyOf } from "./store.ts";
 import { trimObject } from "./trim.ts";
@@ -57,6 +64,8 @@ const INFORMER_BACKOFF = { baseMs: 500, maxMs: 10_000, jitter: "spread" } as con
  * (a revocation, say) after the API server's return.
  */
 const WATCH_BACKOFF = { baseMs: 250, maxMs: 5_000, jitter: "spread" } as const;
+/** A watch failing this long relists instead (see watchLoop). */
+const WATCH_FAILING_RELIST_MS = 60_000;
 
 /** The server ends a watch after 5–10 minutes (as client-go asks); it is resumed at once. */
 const watchSeconds = () => 300 + Math.floor(Math.random() * 300);
@@ -210,34 +219,42 @@ export class SupervisedInformer<T extends KubernetesObject> {
   /**
    * Resumes the watch whenever it ends. A watch that broke or was refused (the API server
    * restarting, say) is resumed from the last resourceVersion after a backoff, keeping the
-   * cache: most outages need no relist. One that expired (410 Gone) relists; a relist that fails
-   * restarts LIST + WATCH.
+   * cache: most outages need no relist. One that expired (410 Gone) relists, and so does one
+   * that stalled or has failed for a minute while LISTs may still work (a proxy that holds
+   * watches): the cache then stays current by relisting. A relist that fails restarts LIST +
+   * WATCH.
    */
   private async watchLoop(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
+      let relist: RelistReason | undefined;
       try {
         await this.watch(signal);
         failures = 0;
       } catch (error) {
         if (signal.aborted) return;
-        if (error instanceof Gone) {
-          try {
-            await this.relist(signal, "expired");
-            failures = 0;
-            continue;
-          } catch (relistError) {
-            if (!signal.aborted) this.onError(relistError);
-            return;
-          }
-        }
         this.unhealthySince ??= Date.now();
-        const retryMs = backoffDelay(WATCH_BACKOFF, failures++);
-        this.options.log.warn(
-          { informer: this.options.name, error: describeError(error), retryMs },
-          "watch failed; resuming it from the last resourceVersion",
-        );
-        await sleep(retryMs, signal).catch(() => undefined);
+        if (error instanceof Gone) relist = "expired";
+        // A stalled watch has cost its 30 s already; one failing for a minute will not come back soon.
+        else if (error instanceof WatchStalled || Date.now() - this.unhealthySince > WATCH_FAILING_RELIST_MS)
+          relist = "error";
+        else {
+          const retryMs = backoffDelay(WATCH_BACKOFF, failures++);
+          this.options.log.warn(
+            { informer: this.options.name, error: describeError(error), retryMs },
+            "watch failed; resuming it from the last resourceVersion",
+          );
+          await sleep(retryMs, signal).catch(() => undefined);
+        }
+      }
+      if (!relist) continue;
+      try {
+        await this.relist(signal, relist);
+        failures = 0;
+        this.recovered();
+      } catch (relistError) {
+        if (!signal.aborted) this.onError(relistError);
+        return;
       }
     }
   }

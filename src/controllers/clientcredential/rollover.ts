@@ -1,7 +1,8 @@
 /**
  * The rollover gate: a superseded secret is revoked only once the target Secret no longer holds
  * it, no pod that may hold it is left (strategies Restart and Observe) and the grace period has
- * passed since; never after it expires. Also the bootstrap handover of OCS auth.self, which waits for the same thing.
+ * passed since; never after it expires. Also the bootstrap handover of OCS auth.self, which
+ * waits for the same thing.
  */
 import { parseDuration } from "../../api/duration.ts";
 import { RESTARTABLE, rolloutSince, type WorkloadRef, workloadKey } from "../rollout/consumers.ts";
