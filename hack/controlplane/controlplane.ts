@@ -78,9 +78,7 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
   execFileSync(bin("rotor-pki"), [pkiDir]);
   const pki = (name: string) => join(pkiDir, name);
 
-  const [etcdPort, etcdPeerPort, apiPort, kcmPort, schedPort, kwokPort] = await Promise.all(
-    Array.from({ length: 6 }, freePort),
-  );
+  const [etcdPort, etcdPeerPort, apiPort, kwokPort] = await Promise.all(Array.from({ length: 4 }, freePort));
   const server = `https://127.0.0.1:${apiPort}`;
   const kubeconfig = join(dir, "kubeconfig");
   writeFileSync(kubeconfig, adminKubeconfig(server, pki), { mode: 0o600 });
@@ -96,6 +94,25 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
 
   // controller-manager and scheduler serve /healthz with a self-signed certificate of their own.
   const selfSigned: https.RequestOptions = { rejectUnauthorized: false };
+  /**
+   * controller-manager or scheduler, tried again on a fresh port when it exits at start: with
+   * several control planes starting side by side, another process may take its port between
+   * `freePort` and its bind.
+   */
+  const startServing = async (component: Component, argsFor: (port: number) => string[]) => {
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const started = start(component, argsFor(port));
+      const healthz = async () => (await probe(`https://127.0.0.1:${port}/healthz`, selfSigned)) === 200;
+      try {
+        await waitUntil(component, started, healthz, 60_000);
+        return started;
+      } catch (error) {
+        if (attempt === 3 || started.child.exitCode === null) throw error;
+        log(`${component} exited at start (attempt ${attempt}); trying again on another port`);
+      }
+    }
+  };
 
   try {
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
@@ -135,12 +152,12 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
     ]);
     await waitUntil("kube-apiserver", apiserver, apiServerReady(state), 90_000);
 
-    const controllerManager = start("kube-controller-manager", [
+    const controllerManager = await startServing("kube-controller-manager", (port) => [
       `--kubeconfig=${kubeconfig}`,
       `--authentication-kubeconfig=${kubeconfig}`,
       `--authorization-kubeconfig=${kubeconfig}`,
       "--leader-elect=false",
-      `--secure-port=${kcmPort}`,
+      `--secure-port=${port}`,
       "--bind-address=127.0.0.1",
       `--cert-dir=${join(dir, "controller-manager")}`,
       `--service-account-private-key-file=${pki("sa.key")}`,
@@ -151,12 +168,12 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
       "--node-monitor-grace-period=1h",
       "--v=1",
     ]);
-    const scheduler = start("kube-scheduler", [
+    await startServing("kube-scheduler", (port) => [
       `--kubeconfig=${kubeconfig}`,
       `--authentication-kubeconfig=${kubeconfig}`,
       `--authorization-kubeconfig=${kubeconfig}`,
       "--leader-elect=false",
-      `--secure-port=${schedPort}`,
+      `--secure-port=${port}`,
       "--bind-address=127.0.0.1",
       `--cert-dir=${join(dir, "scheduler")}`,
       "--v=1",
@@ -168,19 +185,6 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
       `--server-address=127.0.0.1:${kwokPort}`,
       ...kwokStageFiles(binDir).map((file) => `--config=${file}`),
     ]);
-    await waitUntil(
-      "kube-controller-manager",
-      controllerManager,
-      async () => (await probe(`https://127.0.0.1:${kcmPort}/healthz`, selfSigned)) === 200,
-      60_000,
-    );
-    await waitUntil(
-      "kube-scheduler",
-      scheduler,
-      async () => (await probe(`https://127.0.0.1:${schedPort}/healthz`, selfSigned)) === 200,
-      60_000,
-    );
-
     const kubectl = (...args: string[]) =>
       execFileSync(bin("kubectl"), [`--kubeconfig=${kubeconfig}`, ...args], {
         encoding: "utf8",
