@@ -17,9 +17,7 @@
  *
  * The test itself talks to the API server directly: its view is the truth Rotor must reach.
  */
-import { type KubernetesObject, type V1Secret, Watch } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeRecord } from "../../../src/issuers/embedded/record.ts";
 import {
   type ApiProxy,
   type Faults,
@@ -28,7 +26,7 @@ import {
   startApiProxy,
   type TargetedFault,
 } from "../../support/api-proxy.ts";
-import { controlPlane, eventually, kubeConfig, testNamespace } from "../../support/cluster.ts";
+import { controlPlane, eventually, testNamespace } from "../../support/cluster.ts";
 import {
   annotate,
   condition,
@@ -40,7 +38,9 @@ import {
   requestToken,
   versionSecrets,
 } from "../../support/credentials.ts";
-import { OPERATOR_NAMESPACE, type RotorProcess, startRotor } from "../../support/rotor.ts";
+import { metricSum } from "../../support/fleet.ts";
+import { CREATION, History } from "../../support/history.ts";
+import { type RotorProcess, startRotor } from "../../support/rotor.ts";
 
 const CREDENTIALS = 6;
 const ROTATIONS_UNDER_FAULTS = 3;
@@ -71,124 +71,19 @@ const CONVERGE_MS = 240_000;
 const HELD_WATCH_MS = 120_000;
 
 /** What the test calls a ClientCredential's creation among its rotate requests. */
-const CREATION = "(no rotate request: the creation)";
 const names = Array.from({ length: CREDENTIALS }, (_, i) => `slow-${i}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let proxy: ApiProxy;
 let rotor: RotorProcess;
 let ns: Awaited<ReturnType<typeof testNamespace>>;
-const stops: Array<() => void> = [];
 
-// What the test sees happen, straight from the API server, by revision (resourceVersion: the
-// local etcd's revision, one counter for all objects).
-type Revision = bigint;
-/** Target Secret → the secret id it held at each revision. */
-const targetHistory = new Map<string, Array<{ revision: Revision; id: string }>>();
-/** Client id → the secret ids the embedded issuer had for it at each revision. */
-const issuerHistory = new Map<string, Array<{ revision: Revision; ids: string[] }>>();
-/**
- * `name request` → the secret ids whose version was activated for that rotate request (its
- * rotate-request annotation; CREATION for a version without one: the first, or a replacement).
- */
-const activated = new Map<string, Set<string>>();
 /** ClientCredential → the rotate requests it was asked for, CREATION first. */
 const asked = new Map<string, string[]>();
-
-/**
- * Follows the objects of a collection straight from the API server (not through the proxy),
- * resuming the watch whenever it ends.
- */
-function follow(path: string, labelSelector: string, seen: (object: KubernetesObject) => void): void {
-  let resourceVersion: string | undefined;
-  let stopped = false;
-  let current: AbortController | undefined;
-  const start = async (): Promise<void> => {
-    if (stopped) return;
-    current = await new Watch(kubeConfig()).watch(
-      path,
-      { labelSelector, ...(resourceVersion ? { resourceVersion } : {}) },
-      (type: string, object: KubernetesObject & { code?: number }) => {
-        if (type === "ERROR") {
-          if (object.code === 410) resourceVersion = undefined;
-          return;
-        }
-        resourceVersion = object.metadata?.resourceVersion;
-        if (type !== "BOOKMARK" && type !== "DELETED") seen(object);
-      },
-      () => void sleep(200).then(() => start().catch(() => undefined)),
-    );
-  };
-  stops.push(() => {
-    stopped = true;
-    current?.abort();
-  });
-  void start().catch((error) => console.error(`watch of ${path} could not start: ${error}`));
-}
-
-const push = <T>(map: Map<string, T[]>, key: string, value: T) =>
-  map.set(key, [...(map.get(key) ?? []), value]);
-const byRevision = <T extends { revision: Revision }>(list: T[] = []) =>
-  [...list].sort((a, b) => (a.revision < b.revision ? -1 : a.revision > b.revision ? 1 : 0));
-
-function observe(): void {
-  follow(`/api/v1/namespaces/${ns.name}/secrets`, "rotor.dev/role", (object) => {
-    const { name = "", labels = {}, annotations = {}, resourceVersion = "0" } = object.metadata ?? {};
-    const id = annotations["rotor.dev/secret-id"];
-    if (!id) return;
-    if (labels["rotor.dev/role"] === "target") {
-      push(targetHistory, name, { revision: BigInt(resourceVersion), id });
-    } else if (labels["rotor.dev/role"] === "version" && annotations["rotor.dev/activated-at"]) {
-      const key = `${labels["rotor.dev/client-credential"]} ${annotations["rotor.dev/rotate-request"] ?? CREATION}`;
-      activated.set(key, (activated.get(key) ?? new Set()).add(id));
-    }
-  });
-  follow(`/api/v1/namespaces/${OPERATOR_NAMESPACE}/secrets`, "rotor.dev/embedded-client", (object) => {
-    const record = decodeRecord(object as V1Secret);
-    if (!record) return;
-    const revision = BigInt(object.metadata?.resourceVersion ?? "0");
-    push(issuerHistory, record.clientId, { revision, ids: record.secrets.map((s) => s.id) });
-  });
-}
-
-/** The secret ids the target Secret held, in order. */
-function targetIds(name: string): string[] {
-  const ids: string[] = [];
-  for (const { id } of byRevision(targetHistory.get(name))) if (ids.at(-1) !== id) ids.push(id);
-  return ids;
-}
-
-/** Every moment the target Secret held a secret the issuer no longer had (revoked while in use). */
-function heldRevoked(name: string, clientId: string): string[] {
-  const steps = byRevision<{ revision: Revision; id?: string; ids?: string[] }>([
-    ...(targetHistory.get(name) ?? []),
-    ...(issuerHistory.get(clientId) ?? []),
-  ]);
-  let held: string | undefined;
-  let live: string[] = [];
-  const found: string[] = [];
-  for (const step of steps) {
-    held = step.id ?? held;
-    live = step.ids ?? live;
-    if (held !== undefined && !live.includes(held))
-      found.push(`at revision ${step.revision} ${name} held secret ${held}; the issuer had [${live}]`);
-  }
-  return found;
-}
-
-/** Sums a counter over its series (optionally only those whose labels match `filter`). */
-async function metricSum(name: string, filter: (labels: string) => boolean = () => true): Promise<number> {
-  const text = await (await fetch(`${rotor.metricsUrl}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    const match = line.match(/^(\w+)(\{[^}]*\})? (\S+)$/);
-    if (match?.[1] === name && filter(match[2] ?? "")) sum += Number(match[3]);
-  }
-  return sum;
-}
+let history: History;
 
 const reconciles = (result: string) =>
-  metricSum("rotor_reconcile_total", (labels) => labels.includes(`result="${result}"`));
+  metricSum(rotor, "rotor_reconcile_total", (labels) => labels.includes(`result="${result}"`));
 
 const describeCounts = (c: ProxyCounts) =>
   `${c.requests} requests (${c.watches} watches), ${c.delayed} delayed, ${c.reset} reset, ` +
@@ -256,19 +151,22 @@ async function checkInvariants(name: string): Promise<number> {
   const versions = await versionSecrets(ns.name, cc?.metadata.uid as string);
   const requests = asked.get(name) ?? [];
   // The target Secret never held a secret the issuer had already revoked.
-  expect.soft(heldRevoked(name, clientId), `${name} held a revoked secret`).toEqual([]);
+  expect.soft(history.heldRevoked(name, clientId), `${name} held a revoked secret`).toEqual([]);
   // Every rotate request acted upon exactly once: one version activated for it, and the target
   // Secret switched once per request, never back.
   for (const request of requests)
     expect
-      .soft([...(activated.get(`${name} ${request}`) ?? [])], `versions activated for ${name} ${request}`)
+      .soft(
+        [...(history.activated.get(`${name} ${request}`) ?? [])],
+        `versions activated for ${name} ${request}`,
+      )
       .toHaveLength(1);
-  const ids = targetIds(name);
+  const ids = history.targetIds(name);
   expect.soft(ids, `the secret ids ${name} held`).toHaveLength(requests.length);
   expect.soft(new Set(ids).size).toBe(ids.length);
   expect.soft(cc?.status?.lastRotateRequest).toBe(requests.at(-1));
   // Within budget all along, and no orphan: the issuer holds exactly the secret Rotor keeps.
-  const most = Math.max(...(issuerHistory.get(clientId) ?? []).map((r) => r.ids.length));
+  const most = Math.max(...(history.issuer.get(clientId) ?? []).map((r) => r.ids.length));
   expect.soft(most, `most secrets at the issuer for ${name}`).toBeLessThanOrEqual(MAX_SECRETS);
   expect
     .soft(record?.secrets.map((s) => s.id))
@@ -293,11 +191,11 @@ beforeAll(async () => {
   ns = await testNamespace("slowapi");
   proxy = await startApiProxy(dir);
   rotor = await startRotor([`--reconcile-timeout=${RECONCILE_TIMEOUT}`], { server: proxy.url });
-  observe();
+  history = new History(ns.name);
 }, 180_000);
 
 afterAll(async () => {
-  for (const stop of stops) stop();
+  history?.stop();
   proxy?.set(NO_FAULTS);
   await ns?.remove();
   await rotor?.stop();
