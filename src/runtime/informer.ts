@@ -16,14 +16,7 @@
  */
 import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import { backoffDelay, sleep } from "./backoff.ts";
-import {
-  Gone,
-  listCollection,
-  StatusError,
-  type WatchEvent,
-  WatchStalled,
-  watchCollection,
-} from "./listwatch.ts";
+import { Gone, listCollection, type WatchEvent, WatchStalled, watchCollection } from "./listwatch.ts";
 import { describeError, type Logger } from "./log.ts";
 import { IndexedStore, keyOf } from "./store.ts";
 import { trimObject } from "./trim.ts";
@@ -66,9 +59,6 @@ const INFORMER_BACKOFF = { baseMs: 500, maxMs: 10_000, jitter: "spread" } as con
 const WATCH_BACKOFF = { baseMs: 250, maxMs: 5_000, jitter: "spread" } as const;
 /** A watch failing this long relists instead (see watchLoop). */
 const WATCH_FAILING_RELIST_MS = 60_000;
-
-/** The server ends a watch after 5–10 minutes (as client-go asks); it is resumed at once. */
-const watchSeconds = () => 300 + Math.floor(Math.random() * 300);
 
 export class SupervisedInformer<T extends KubernetesObject> {
   private readonly store = new IndexedStore<T>();
@@ -282,35 +272,15 @@ export class SupervisedInformer<T extends KubernetesObject> {
   }
 
   private async watch(signal: AbortSignal): Promise<void> {
-    const seconds = watchSeconds();
-    const query = new URLSearchParams({
-      watch: "1",
-      allowWatchBookmarks: "true",
-      resourceVersion: this.resourceVersion,
-      timeoutSeconds: String(seconds),
-    });
-    if (this.options.labelSelector) query.set("labelSelector", this.options.labelSelector);
-    // A connection the server silently dropped must not hold the cache forever.
-    const deadline = AbortSignal.any([signal, AbortSignal.timeout((seconds + 60) * 1000)]);
+    const { kc, path, labelSelector } = this.options;
+    const from = { labelSelector, resourceVersion: this.resourceVersion };
     // Current again once answered: the watch delivers what changed since.
-    const events = watchCollection(this.options.kc, this.options.path, query, deadline, () =>
-      this.recovered(),
-    );
-    try {
-      for await (const event of events) this.apply(event);
-    } catch (error) {
-      // The timeout of a quiet connection ends this watch like the server's own timeout would.
-      if (!signal.aborted && deadline.aborted) return;
-      throw error;
-    }
+    for await (const event of watchCollection(kc, path, from, signal, () => this.recovered()))
+      this.apply(event);
   }
 
   private apply(event: WatchEvent): void {
     const { type, object } = event;
-    if (type === "ERROR") {
-      if (object.code === 410) throw new Gone(object.message ?? "resourceVersion too old");
-      throw new StatusError(object.code ?? 500, object.message ?? "watch error");
-    }
     const resourceVersion = object.metadata?.resourceVersion;
     if (resourceVersion) this.resourceVersion = resourceVersion;
     if (type === "BOOKMARK") return;

@@ -104,20 +104,31 @@ export class WatchStalled extends Error {
 /** How long a watch may go without an answer, and an answered one without an event or bookmark. */
 export const WATCH_STALL = { answerMs: 30_000, idleMs: 180_000 };
 
+/** The server ends a watch after 5–10 minutes (as client-go asks); it is resumed at once. */
+const watchSeconds = () => 300 + Math.floor(Math.random() * 300);
+
 /**
- * A watch's events, ended with WatchStalled when its answer does not come within `answerMs`, or
- * nothing (not even a bookmark, which the API server sends about every minute) comes for
- * `idleMs`: a request held by a proxy or a hung server must not hold a cache for minutes.
+ * A watch's events from `resourceVersion`; an ERROR event throws (Gone for 410). It ends with
+ * WatchStalled when its answer does not come within `answerMs`, or nothing (not even a
+ * bookmark, which the API server sends about every minute) comes for `idleMs`: a request held by
+ * a proxy, a hung server or a connection dropped in silence must not hold a cache for minutes.
  * `onOpen` runs once the answer came.
  */
 export async function* watchCollection(
   kc: KubeConfig,
   path: string,
-  query: URLSearchParams,
+  from: { labelSelector: string | undefined; resourceVersion: string },
   signal: AbortSignal,
   onOpen: () => void,
   stall = WATCH_STALL,
 ): AsyncGenerator<WatchEvent> {
+  const query = new URLSearchParams({
+    watch: "1",
+    allowWatchBookmarks: "true",
+    resourceVersion: from.resourceVersion,
+    timeoutSeconds: String(watchSeconds()),
+  });
+  if (from.labelSelector) query.set("labelSelector", from.labelSelector);
   const stalled = new AbortController();
   const stallAfter = (ms: number, why: string) => {
     const timer = setTimeout(() => stalled.abort(new WatchStalled(why)), ms);
@@ -133,6 +144,10 @@ export async function* watchCollection(
     idle = stallAfter(stall.idleMs, `no event on the watch for ${stall.idleMs / 1000}s`);
     for await (const event of watchEvents(response)) {
       idle.refresh(); // re-armed by every event: only the timer moves
+      const { type, object } = event;
+      if (type === "ERROR" && object.code === 410)
+        throw new Gone(object.message ?? "resourceVersion too old");
+      if (type === "ERROR") throw new StatusError(object.code ?? 500, object.message ?? "watch error");
       yield event;
     }
   } catch (error) {

@@ -20,6 +20,7 @@ import type { Socket } from "node:net";
 import { join } from "node:path";
 import { Transform } from "node:stream";
 import { loadState } from "../../hack/controlplane/components.ts";
+import { sleep } from "../../src/runtime/backoff.ts";
 
 export interface Faults {
   /** Added to every request before it is forwarded (or refused, or dropped). */
@@ -144,7 +145,6 @@ const drawFate = (f: Faults, watch: boolean): Fate => {
   if (!watch && chance(f.dropAnswerShare)) return "dropAnswer";
   return "forward";
 };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The Status body an API server refuses a request with. */
 function refuse(res: ServerResponse, code: 429 | 503): void {

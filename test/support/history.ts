@@ -6,6 +6,7 @@
  */
 import { type KubernetesObject, type V1Secret, Watch } from "@kubernetes/client-node";
 import { decodeRecord } from "../../src/issuers/embedded/record.ts";
+import { sleep } from "../../src/runtime/backoff.ts";
 import { kubeConfig } from "./cluster.ts";
 import { OPERATOR_NAMESPACE } from "./rotor.ts";
 
@@ -18,7 +19,6 @@ const push = <T>(map: Map<string, T[]>, key: string, value: T) =>
   map.set(key, [...(map.get(key) ?? []), value]);
 const byRevision = <T extends { revision: Revision }>(list: T[] = []) =>
   [...list].sort((a, b) => (a.revision < b.revision ? -1 : a.revision > b.revision ? 1 : 0));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class History {
   /** Target Secret → the secret id it held at each revision. */

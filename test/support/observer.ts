@@ -7,6 +7,7 @@
  */
 import { CoreV1Api, type V1Secret } from "@kubernetes/client-node";
 import { decodeRecord } from "../../src/issuers/embedded/record.ts";
+import { sleep } from "../../src/runtime/backoff.ts";
 import { kubeConfig } from "./cluster.ts";
 import { decoded, requestToken } from "./credentials.ts";
 import { OPERATOR_NAMESPACE } from "./rotor.ts";
@@ -27,8 +28,6 @@ export interface Refusal {
   /** The HTTP status, or the error when nothing answered. */
   answer: string;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class Observer {
   /** Target name → the secret ids it held, in order. */

@@ -1,9 +1,10 @@
 /**
  * Observe: gathers everything `decide` needs, from the caches. A stale cache must never make
  * Rotor mint twice, so a reconcile reads only once the caches show every write Rotor made for
- * this ClientCredential (runtime/expectations.ts); until then it waits. What the caches cannot tell is
- * read from the API server: a target Secret that is not Rotor's (so not in its cache), pods, and
- * values, which no cache holds — apply reads those (`readSecret`) at the moment it needs them.
+ * this ClientCredential (runtime/expectations.ts); until then it waits. What the caches cannot
+ * tell is read from the API server: a target Secret that is not Rotor's (so not in its cache),
+ * pods, and values, which no cache holds — apply reads those (`readSecret`) when it needs them.
+ * One piece, a little over 300 lines: one pass builds one snapshot, in the order its reads need.
  */
 import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import type { ClientCredentialSpec } from "../../api/clientcredential.ts";
@@ -43,10 +44,9 @@ export interface Observation {
 
 /** A cache cannot reach the API server: retried with backoff, and at once when it is back. */
 export const CACHES_FAILING = "the caches are not current";
-
 export type ObserveResult =
   | { found: false }
-  /** The caches do not show Rotor's own last writes yet (`waitingFor`), or are still filling. */
+  /** The caches do not show Rotor's own last writes yet (`waitingFor`), or CACHES_FAILING. */
   | { found: true; stale: string }
   | { found: true; stale?: undefined; invalidSpec: string; object: ClientCredentialObject }
   | ({ found: true; stale?: undefined; invalidSpec?: undefined } & Observation);

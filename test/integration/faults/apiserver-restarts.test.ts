@@ -12,6 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startComponent, stopComponent } from "../../../hack/controlplane/faults.ts";
+import { sleep } from "../../../src/runtime/backoff.ts";
 import { eventually, testNamespace } from "../../support/cluster.ts";
 import { annotate, createClientCredential, requestToken, waitForReady } from "../../support/credentials.ts";
 import { healControlPlane, planeDir, RENEWS_EVERY_MINUTE } from "../../support/faults.ts";
@@ -22,7 +23,6 @@ import { expectSettled } from "../../support/settled.ts";
 
 const CREDENTIALS = 10;
 const names = Array.from({ length: CREDENTIALS }, (_, i) => `renews-${i}`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
 let ns: Awaited<ReturnType<typeof testNamespace>>;

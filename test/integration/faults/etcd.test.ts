@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compactEtcd, restartComponent } from "../../../hack/controlplane/faults.ts";
+import { sleep } from "../../../src/runtime/backoff.ts";
 import { eventually, testNamespace } from "../../support/cluster.ts";
 import { createClientCredential, waitForReady } from "../../support/credentials.ts";
 import { healControlPlane, planeDir, RENEWS_EVERY_MINUTE } from "../../support/faults.ts";
@@ -17,7 +18,6 @@ import { Observer } from "../../support/observer.ts";
 import { expectSettled } from "../../support/settled.ts";
 
 const names = Array.from({ length: 10 }, (_, i) => `etcd-${i}`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let ns: Awaited<ReturnType<typeof testNamespace>>;
 let fleet: Fleet;

@@ -15,6 +15,7 @@
  * orphan. The time from each fault to the new leader's first reconcile is printed.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sleep } from "../../../src/runtime/backoff.ts";
 import { eventually, testNamespace } from "../../support/cluster.ts";
 import {
   annotate,
@@ -38,7 +39,6 @@ import { createDeployment, podSpec } from "../../support/workloads.ts";
 const RENEWING = Array.from({ length: 50 }, (_, i) => `renews-${i}`);
 const REQUESTED = Array.from({ length: 5 }, (_, i) => `requested-${i}`);
 const ALL = [...RENEWING, ...REQUESTED, "consumed"];
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
 let ns: Awaited<ReturnType<typeof testNamespace>>;

@@ -18,6 +18,7 @@
  * The test itself talks to the API server directly: its view is the truth Rotor must reach.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sleep } from "../../../src/runtime/backoff.ts";
 import {
   type ApiProxy,
   type Faults,
@@ -72,7 +73,6 @@ const HELD_WATCH_MS = 120_000;
 
 /** What the test calls a ClientCredential's creation among its rotate requests. */
 const names = Array.from({ length: CREDENTIALS }, (_, i) => `slow-${i}`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let proxy: ApiProxy;
 let rotor: RotorProcess;
