@@ -10,6 +10,7 @@ import {
   objectName,
   secretKey,
 } from "./fields.ts";
+import { grantedRole } from "./issuer.ts";
 
 export const ISSUER_KINDS = ["CredentialIssuer", "ClusterCredentialIssuer"] as const;
 export const ROLLOUT_STRATEGIES = ["Restart", "Observe", "None"] as const;
@@ -109,7 +110,7 @@ export const clientCredentialSpec = z
     }),
     roleIds: z.array(guid("roleIds[*]")).max(50).optional().meta({
       description:
-        "Role ids given to the client when Rotor creates it at an OCS issuer; must include the tenant's Member role id.",
+        "OCS: the ids of the roles a client Rotor creates gets, besides the tenant's Member role (always given). Absent: the issuer's spec.ocs.clientRoles.default, or else the Member role alone. Each must be a role of the tenant that the issuer allows (spec.ocs.clientRoles). Read when the client is created; status.clientRoles shows what it got.",
     }),
     bootstrapSecretRef: bootstrapSecretRef.optional(),
     description: z
@@ -194,6 +195,10 @@ export const clientCredentialStatus = z
   .object({
     observedGeneration: z.int().optional().meta({ description: "The metadata.generation last acted upon." }),
     clientId: z.string().optional().meta({ description: "The client's id at the issuer." }),
+    clientRoles: z
+      .array(grantedRole)
+      .optional()
+      .meta({ description: "OCS: the roles Rotor gave the client when it created it." }),
     currentSecretId: z
       .string()
       .optional()

@@ -79,6 +79,36 @@ const namedClients = z.array(namedClientRule).max(50).optional().meta({
     "Which existing clients a ClientCredential may name in spec.clientId. With auth.clientCredentials, absent or empty (the default) means none: every ClientCredential gets a client Rotor creates for it, so no namespace can take over a client it was not given. With auth.self a ClientCredential must hold the client's own secret, so absent means any client; when set, it restricts auth.self issuers too. The administrator client the issuer authenticates as can never be named.",
 });
 
+/** A role of the tenant, by its id or by its name as the portal shows it. */
+const roleRef = z
+  .object({
+    id: guid("clientRoles role id").optional().meta({ description: "The role's id (a GUID)." }),
+    name: z.string().min(1).max(200).optional().meta({
+      description: "The role's name, as the portal lists it; it must name exactly one role of the tenant.",
+    }),
+  })
+  .refine((ref) => (ref.id === undefined) !== (ref.name === undefined), "a role needs exactly one of id or name")
+  .meta({
+    description: "A role of the tenant: exactly one of id or name.",
+    ...exactlyOne(["id", "name"], "role"),
+  });
+
+const clientRoles = z
+  .object({
+    default: z.array(roleRef).max(50).optional().meta({
+      description:
+        "The roles of a client Rotor creates for a ClientCredential without spec.roleIds. Absent: the tenant's Member role, which Rotor finds by its role type. Rotor adds the Member role to every client it creates, as AVEVA requires.",
+    }),
+    allowed: z.array(roleRef).max(50).optional().meta({
+      description:
+        "The roles a ClientCredential may ask for in spec.roleIds, besides the Member role and the default ones. Absent: none. Only the issuer's owner can grant more than the defaults, so no namespace can give its client a role such as Tenant Administrator.",
+    }),
+  })
+  .meta({
+    description:
+      "Which roles the clients Rotor creates get. The issuer's status.clientRoles shows the defaults as found in the tenant, its ClientRoles condition whether each role here exists.",
+  });
+
 const ocs = z
   .object({
     url: z
@@ -100,6 +130,7 @@ const ocs = z
         "Access token lifetime given to clients Rotor creates (60s to 3600s). Default: the tenant's.",
     }),
     namedClients,
+    clientRoles: clientRoles.optional(),
   })
   .meta({ description: "An OSIsoft Cloud Services / AVEVA Data Hub tenant." });
 
@@ -170,10 +201,23 @@ export const clusterCredentialIssuerSpec = z
     ],
   });
 
+/** A role as the tenant names it: what a client was, or will be, given. */
+export const grantedRole = z.object({
+  id: z.string().meta({ description: "The role's id at the tenant." }),
+  name: z.string().meta({ description: "The role's name at the tenant." }),
+});
+
 export const issuerStatus = z
   .object({
     observedGeneration: z.int().optional().meta({ description: "The metadata.generation last acted upon." }),
     tokenEndpoint: z.string().optional().meta({ description: "The issuer's OAuth2 token endpoint." }),
+    clientRoles: z
+      .array(grantedRole)
+      .optional()
+      .meta({
+        description:
+          "OCS: the roles a client Rotor creates gets when its ClientCredential lists none, as found in the tenant at the last check.",
+      }),
     lastCheckTime: z
       .string()
       .optional()
@@ -185,3 +229,6 @@ export const issuerStatus = z
 export type CredentialIssuerSpec = z.output<typeof credentialIssuerSpec>;
 export type ClusterCredentialIssuerSpec = z.output<typeof clusterCredentialIssuerSpec>;
 export type IssuerStatus = z.output<typeof issuerStatus>;
+export type GrantedRole = z.output<typeof grantedRole>;
+export type RoleRef = z.output<typeof roleRef>;
+export type ClientRolesSpec = z.output<typeof clientRoles>;

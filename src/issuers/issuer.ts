@@ -2,6 +2,7 @@
  * What Rotor needs from an identity provider. One implementation per folder
  * (`embedded`, `ocs`); the controllers know nothing else about issuers.
  */
+import type { GrantedRole } from "../api/issuer.ts";
 
 /** A secret as the issuer lists it: never with its value. */
 export interface IssuerSecret {
@@ -29,6 +30,11 @@ export interface ClientRequest {
   ownerUid: string;
   /** OCS creates a client together with its first secret; so does the embedded issuer. */
   firstSecret: SecretRequest;
+}
+
+/** `"Tenant Member" (id), "Readers" (id)`: roles in messages and events. */
+export function describeRoles(roles: GrantedRole[]): string {
+  return roles.map((r) => `"${r.name}" (${r.id})`).join(", ");
 }
 
 export type VerifyResult = { ok: true } | { ok: false; permanent: boolean; reason: string };
@@ -76,6 +82,11 @@ export interface Issuer {
   claimClient(clientId: string, ownerUid: string): Promise<string | undefined>;
   /** Clears the recorded owner if it is `ownerUid` (a named client let go at deletion). */
   releaseClient(clientId: string, ownerUid: string): Promise<void>;
+  /**
+   * Where clients have roles (OCS): the roles a client created for `requested` gets, checked
+   * against the tenant and the issuer's rules; an IssuerError says what is wrong.
+   */
+  clientRoles?(requested: string[]): Promise<GrantedRole[]>;
   /** Creates the client with its first secret; IssuerError ClientExists when the id is taken. */
   createClient(request: ClientRequest): Promise<MintedSecret>;
   deleteClient(clientId: string): Promise<void>;

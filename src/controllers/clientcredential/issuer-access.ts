@@ -142,10 +142,6 @@ export class IssuerResolver {
       return failed(`${what}: ${describeError(error)}`);
     }
     if (!ocs.auth.self) {
-      if (!use.spec.clientId && (use.spec.roleIds ?? []).length === 0)
-        return failed(
-          `${what} creates clients with the roles in spec.roleIds, which is empty: list at least the tenant's Member role id`,
-        );
       return {
         ok: true,
         issuer: new OcsIssuer(connection.tenant, {

@@ -146,6 +146,8 @@ export function computeStatus(
   return {
     observedGeneration: cc.generation,
     ...(snapshot.clientId ? { clientId: snapshot.clientId } : {}),
+    // Recorded when the client was created (apply/actions.ts); kept for whoever asks what it got.
+    ...(cc.status.clientRoles ? { clientRoles: cc.status.clientRoles } : {}),
     ...(current
       ? {
           currentSecretId: current.secretId,

@@ -7,7 +7,13 @@
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { parseDuration } from "../../api/duration.ts";
 import { GROUP, VERSION } from "../../api/group.ts";
-import { clusterCredentialIssuerSpec, credentialIssuerSpec, type IssuerStatus } from "../../api/issuer.ts";
+import {
+  clusterCredentialIssuerSpec,
+  credentialIssuerSpec,
+  type GrantedRole,
+  type IssuerStatus,
+} from "../../api/issuer.ts";
+import type { CheckResult } from "../../issuers/ocs/check.ts";
 import { OcsIssuer } from "../../issuers/ocs/issuer.ts";
 import type { OcsTenants, Readiness } from "../../issuers/ocs/tenants.ts";
 import { type Condition, setCondition, setProgress } from "../../runtime/conditions.ts";
@@ -15,6 +21,7 @@ import type { Reconciler, Result } from "../../runtime/controller.ts";
 import type { EventRecorder } from "../../runtime/events.ts";
 import { isNotFound, makeClient, mergePatch } from "../../runtime/kube.ts";
 import type { Logger } from "../../runtime/log.ts";
+import { CLIENT_ROLES, reportClientRoles } from "./client-roles.ts";
 import { type IssuerRef, parseIssuerKey } from "./keys.ts";
 import type { IssuerMetrics } from "./metrics.ts";
 
@@ -76,14 +83,13 @@ export class IssuerReconciler implements Reconciler {
 
     const now = this.options.now();
     const generation = object.metadata?.generation;
-    const status: IssuerStatus = {
-      observedGeneration: generation,
-      tokenEndpoint: tokenEndpoint ?? object.status?.tokenEndpoint,
-      lastCheckTime: result.ok ? now.toISOString() : object.status?.lastCheckTime,
+    const previousConditions = object.status?.conditions as Condition[] | undefined;
+    const roles = reportClientRoles(
+      result,
       // An issuer Rotor cannot use stays so until something outside Rotor changes: Stalled.
-      conditions: setProgress(
+      setProgress(
         setCondition(
-          object.status?.conditions as Condition[] | undefined,
+          previousConditions,
           {
             type: "Ready",
             status: result.ok ? "True" : "False",
@@ -97,19 +103,21 @@ export class IssuerReconciler implements Reconciler {
         generation,
         now,
       ),
-    };
-    await this.writeStatus(ref, status);
+      generation,
+      now,
+    );
+    await this.writeStatus(ref, {
+      observedGeneration: generation,
+      tokenEndpoint: tokenEndpoint ?? object.status?.tokenEndpoint,
+      lastCheckTime: result.ok ? now.toISOString() : object.status?.lastCheckTime,
+      ...roles,
+    });
+    this.recordRolesChange(ref, object, previousConditions, result.clientRoles);
 
     const changed = previous?.ok !== result.ok || previous?.reason !== result.reason;
     if (changed) {
       this.events.record(
-        {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: ref.kind,
-          name: ref.name,
-          namespace: ref.namespace,
-          uid: object.metadata?.uid,
-        },
+        involved(ref, object),
         result.ok ? "Normal" : "Warning",
         result.ok ? "IssuerReady" : "IssuerNotReady",
         "Check",
@@ -122,11 +130,29 @@ export class IssuerReconciler implements Reconciler {
     return result.ok ? { requeueAfterMs: this.options.recheckMs } : { failed: true };
   }
 
+  /** An event when the roles clients get, or what is wrong with them, change. */
+  private recordRolesChange(
+    ref: IssuerRef,
+    object: IssuerObject,
+    conditions: Condition[] | undefined,
+    roles: CheckResult["clientRoles"],
+  ): void {
+    const before = conditions?.find((c) => c.type === CLIENT_ROLES);
+    if (!roles || (before?.reason === roles.reason && before.message === roles.message)) return;
+    this.events.record(
+      involved(ref, object),
+      roles.ok ? "Normal" : "Warning",
+      roles.ok ? "ClientRolesResolved" : "ClientRolesInvalid",
+      "Check",
+      roles.message,
+    );
+  }
+
   private async check(
     key: string,
     ref: IssuerRef,
     object: IssuerObject,
-  ): Promise<{ result: Readiness; tokenEndpoint?: string }> {
+  ): Promise<{ result: CheckResult; tokenEndpoint?: string }> {
     const schema = ref.kind === "CredentialIssuer" ? credentialIssuerSpec : clusterCredentialIssuerSpec;
     const parsed = schema.safeParse(object.spec);
     if (!parsed.success) {
@@ -180,7 +206,11 @@ export class IssuerReconciler implements Reconciler {
     }
   }
 
-  private async writeStatus(ref: IssuerRef, status: IssuerStatus): Promise<void> {
+  /** `clientRoles: null` removes it (a merge patch). */
+  private async writeStatus(
+    ref: IssuerRef,
+    status: Omit<IssuerStatus, "clientRoles"> & { clientRoles?: GrantedRole[] | null },
+  ): Promise<void> {
     const body = { status };
     try {
       if (ref.namespace)
@@ -194,6 +224,14 @@ export class IssuerReconciler implements Reconciler {
     }
   }
 }
+
+const involved = (ref: IssuerRef, object: IssuerObject) => ({
+  apiVersion: `${GROUP}/${VERSION}`,
+  kind: ref.kind,
+  name: ref.name,
+  namespace: ref.namespace,
+  uid: object.metadata?.uid,
+});
 
 const path = (ref: IssuerRef) => ({
   group: GROUP,

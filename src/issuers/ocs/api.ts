@@ -4,8 +4,10 @@
  * administrator's client id: it is a credential of the issuer's owner, and namespaces that use
  * the issuer must not learn it (naming it in spec.clientId would hand them the administrator).
  */
+import type { ClientRolesSpec } from "../../api/issuer.ts";
 import { IssuerError } from "../issuer.ts";
 import { errorDetail, type OcsHttp, type OcsRequest, type OcsResponse } from "./http.ts";
+import type { RoleDirectory } from "./role-directory.ts";
 import type { Credential, TokenSource } from "./tokens.ts";
 
 /** One tenant, shared by every ClientCredential of one issuer object: one throttle, one token cache. */
@@ -16,6 +18,9 @@ export interface OcsTenant {
   tokens: TokenSource;
   /** For clients Rotor creates; absent: the tenant's default. */
   accessTokenLifetimeSeconds: number | undefined;
+  /** Which roles clients Rotor creates get (roles.ts). */
+  clientRoles: ClientRolesSpec;
+  roles: RoleDirectory;
 }
 
 /** Who Rotor is at the tenant: an administrator client, or each client itself. */

@@ -5,10 +5,18 @@
  * the issuer's Ready condition and event, read by every namespace that may use the issuer, so
  * it never names the administrator's client id.
  */
+import type { GrantedRole } from "../../api/issuer.ts";
+import { describeRoles } from "../issuer.ts";
 import { ADMINISTRATOR, type TenantApi } from "./api.ts";
 import { errorDetail } from "./http.ts";
+import { defaultRoles, findRole, RoleError, type RoleProblem, type TenantRole } from "./roles.ts";
 import type { Credential } from "./tokens.ts";
 import { UrlRefused } from "./urls.ts";
+
+/** What clients Rotor creates at the tenant would get: the issuer's ClientRoles condition. */
+export type RolesCheck =
+  | { ok: true; reason: "Resolved"; message: string; defaults: GrantedRole[] }
+  | { ok: false; reason: RoleProblem | "RolesUnreadable"; message: string };
 
 export interface CheckResult {
   ok: boolean;
@@ -22,6 +30,8 @@ export interface CheckResult {
     | "Forbidden"
     | UrlRefused["reason"];
   message: string;
+  /** With an administrator, whose clients get roles. */
+  clientRoles?: RolesCheck;
 }
 
 export async function checkTenant(api: TenantApi): Promise<CheckResult> {
@@ -75,6 +85,7 @@ export async function checkTenant(api: TenantApi): Promise<CheckResult> {
           ok: true,
           reason: "Authenticated" as const,
           message: `authenticated to tenant ${tenantId} as ${ADMINISTRATOR}`,
+          clientRoles: await checkRoles(api, signal),
         };
       if (response.status === 404)
         return failed(
@@ -91,6 +102,43 @@ export async function checkTenant(api: TenantApi): Promise<CheckResult> {
       if (error instanceof UrlRefused) return failed(error.reason, error.message);
       return failed("Unreachable", (error as Error).message);
     }
+  }
+}
+
+/**
+ * The roles clients created without spec.roleIds get, and every role the issuer allows, found in
+ * the tenant. Read afresh: this also refreshes the roles that client creations use.
+ */
+async function checkRoles(api: TenantApi, signal: AbortSignal): Promise<RolesCheck> {
+  const policy = api.tenant.clientRoles;
+  let roles: TenantRole[];
+  try {
+    roles = await api.tenant.roles.roles(api, signal, 0);
+  } catch (error) {
+    return {
+      ok: false,
+      reason: "RolesUnreadable",
+      message: `${(error as Error).message}: Rotor cannot tell which roles the clients it creates would get`,
+    };
+  }
+  try {
+    const defaults = defaultRoles(policy, roles);
+    const allowed = (policy.allowed ?? []).map((ref) => findRole(ref, roles, "spec.ocs.clientRoles.allowed"));
+    return {
+      ok: true,
+      reason: "Resolved",
+      defaults,
+      message: `clients Rotor creates get ${describeRoles(defaults)} unless their ClientCredential lists roles${
+        allowed.length > 0 ? `; a ClientCredential may also ask for ${describeRoles(allowed)}` : ""
+      }`,
+    };
+  } catch (error) {
+    if (!(error instanceof RoleError)) throw error;
+    return {
+      ok: false,
+      reason: error.reason,
+      message: `${error.message}: no client can be created for a ClientCredential until this is fixed (existing clients keep rotating)`,
+    };
   }
 }
 

@@ -6,6 +6,7 @@
  * MAX_LISTED_SECRETS, whatever Total-Count says. In administrator mode no method touches the
  * administrator's own client, whoever asks.
  */
+import type { GrantedRole } from "../../api/issuer.ts";
 import {
   type ClientRequest,
   type Issuer,
@@ -18,6 +19,8 @@ import {
 import { ADMINISTRATOR, type OcsAuth, type OcsTenant, sameClientId, TenantApi } from "./api.ts";
 import { type CheckResult, checkTenant } from "./check.ts";
 import { errorDetail } from "./http.ts";
+import { readPages } from "./pages.ts";
+import { RoleError, rolesFor } from "./roles.ts";
 
 export type { OcsAuth, OcsTenant } from "./api.ts";
 export type { CheckResult } from "./check.ts";
@@ -93,6 +96,21 @@ export class OcsIssuer implements Issuer {
     return true;
   }
 
+  /**
+   * The roles a client created for `requested` (spec.roleIds) gets (roles.ts). The tenant's
+   * roles are read again before a role is reported missing: it may have just been created.
+   */
+  async clientRoles(requested: string[]): Promise<GrantedRole[]> {
+    const { clientRoles: policy, roles } = this.tenant;
+    const signal = this.tenant.http.deadline();
+    try {
+      return rolesFor(requested, policy, await roles.roles(this.api, signal));
+    } catch (error) {
+      if (!(error instanceof RoleError)) throw error;
+      return rolesFor(requested, policy, await roles.roles(this.api, signal, 0));
+    }
+  }
+
   async createClient(request: ClientRequest): Promise<MintedSecret> {
     if (this.auth.mode === "self")
       throw new IssuerError(
@@ -142,45 +160,26 @@ export class OcsIssuer implements Issuer {
     return this.list(clientId, await this.begin(clientId));
   }
 
-  /** Every page, until Total-Count is reached, a short page says there is no more, or the bound. */
   private async list(clientId: string, signal: AbortSignal): Promise<IssuerSecret[]> {
-    const what = `list the secrets of client ${clientId}`;
-    const secrets: IssuerSecret[] = [];
-    for (let skip = 0; ; skip += this.pageSize) {
-      const response = await this.api.call(
-        {
-          method: "GET",
-          path: `${clientPath(clientId)}/Secrets?skip=${skip}&count=${this.pageSize}`,
-          what,
-        },
-        signal,
-      );
-      if (response.status === 404)
-        throw new IssuerError(
-          "ClientNotFound",
-          `client ${clientId} does not exist in tenant ${this.tenant.tenantId}`,
-        );
-      this.api.expect(response, [200], what);
-      const page = Array.isArray(response.body) ? (response.body as Array<Record<string, unknown>>) : [];
-      const total = Number(response.headers.get("total-count"));
-      if (secrets.length + page.length > MAX_LISTED_SECRETS)
-        throw new IssuerError(
-          "Unavailable",
-          `could not ${what}: the issuer lists more than ${MAX_LISTED_SECRETS} secrets${
-            Number.isFinite(total) ? ` (Total-Count ${total})` : ""
-          } where a client holds at most 10; Rotor stopped reading`,
-        );
-      for (const item of page) {
-        secrets.push({
-          id: String(item.Id),
-          description: typeof item.Description === "string" ? item.Description : "",
-          expiration: item.Expires === false || typeof item.Expiration !== "string" ? NEVER : item.Expiration,
-        });
-      }
-      const done =
-        Number.isFinite(total) && response.headers.has("total-count") ? secrets.length >= total : true;
-      if (done || page.length < this.pageSize) return secrets;
-    }
+    const items = await readPages(
+      this.api,
+      {
+        path: `${clientPath(clientId)}/Secrets`,
+        what: `list the secrets of client ${clientId}`,
+        pageSize: this.pageSize,
+        max: MAX_LISTED_SECRETS,
+        noun: "secrets",
+        beyondMax: "where a client holds at most 10",
+        notFound: () =>
+          new IssuerError("ClientNotFound", `client ${clientId} does not exist in tenant ${this.tenant.tenantId}`),
+      },
+      signal,
+    );
+    return items.map((item) => ({
+      id: String(item.Id),
+      description: typeof item.Description === "string" ? item.Description : "",
+      expiration: item.Expires === false || typeof item.Expiration !== "string" ? NEVER : item.Expiration,
+    }));
   }
 
   async mintSecret(clientId: string, request: SecretRequest): Promise<MintedSecret> {

@@ -11,6 +11,7 @@ import { isNotFound, makeClient } from "../../runtime/kube.ts";
 import { IssuerError } from "../issuer.ts";
 import { type HttpOptions, OcsHttp } from "./http.ts";
 import type { OcsTenant } from "./issuer.ts";
+import { RoleDirectory } from "./role-directory.ts";
 import { Throttle, type ThrottleOptions } from "./throttle.ts";
 import { type Credential, TokenSource } from "./tokens.ts";
 import { STRICT, type UrlPolicy } from "./urls.ts";
@@ -82,6 +83,8 @@ export class OcsTenants {
         accessTokenLifetimeSeconds: spec.accessTokenLifetime
           ? Math.round(parseDuration(spec.accessTokenLifetime) / 1000)
           : undefined,
+        clientRoles: spec.clientRoles ?? {},
+        roles: new RoleDirectory(),
       },
       adminCredential,
       adminClientId: async () =>

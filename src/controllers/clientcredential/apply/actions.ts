@@ -56,19 +56,23 @@ export const handlers: { [T in Action["type"]]: Handler<T> } = {
 
   async createClient(ctx, action) {
     const { cc } = snapshotOf(ctx);
+    const issuer = issuerOf(ctx);
     const clientId = action.clientId ?? randomUUID();
+    // Checked before anything is created: a role the tenant lacks, or the issuer does not give,
+    // is the ClientCredential's error to read.
+    const roles = await issuer.clientRoles?.(action.roleIds);
     // The chosen id is recorded before the client exists, so a crash in between does not leave
     // a client nobody knows about — unless the issuer itself can say which client is this
-    // ClientCredential's (it records the owner with the client).
-    if (!action.clientId && !issuerOf(ctx).clientOwnedBy)
-      await ctx.writer.recordClientId(key(ctx, cc.name), clientId);
+    // ClientCredential's (it records the owner with the client). The roles go with it.
+    if (roles || (!action.clientId && !issuer.clientOwnedBy))
+      await ctx.writer.recordClient(key(ctx, cc.name), clientId, roles);
     const mintId = newMintId();
     let minted: MintedSecret;
     try {
-      minted = await issuerOf(ctx).createClient({
+      minted = await issuer.createClient({
         clientId,
         name: action.name,
-        roleIds: action.roleIds,
+        roleIds: roles?.map((role) => role.id) ?? action.roleIds,
         ownerUid: cc.uid,
         firstSecret: {
           description: description(ctx, action.firstSecret.description, mintId),
@@ -80,10 +84,11 @@ export const handlers: { [T in Action["type"]]: Handler<T> } = {
       if (error instanceof IssuerError && error.kind === "ClientExists") return;
       throw error;
     }
+    if (roles) ctx.record(notes.clientCreated(clientId, roles));
     try {
       await install(ctx, minted, { clientId, mintId, rotateRequest: undefined }, "IssuedToNewClient");
     } catch (error) {
-      ctx.record(notes.clientCreated(clientId));
+      if (!roles) ctx.record(notes.clientCreated(clientId));
       throw error;
     }
   },

@@ -2,6 +2,8 @@
  * Every event the ClientCredential controller records while carrying out a plan, in one place:
  * the reason users filter on, the action, and a sentence that says what happened and why.
  */
+import type { GrantedRole } from "../../../api/issuer.ts";
+import { describeRoles } from "../../../issuers/issuer.ts";
 import type { Action, RevokeReason } from "../model.ts";
 
 export interface Note {
@@ -42,8 +44,12 @@ export const notes = {
       "Delete",
       `Kept Secrets ${names.join(", ")} (no longer owned by this object): ${why}`,
     ),
-  clientCreated: (clientId: string) =>
-    normal("ClientCreated", "Create", `Created client ${clientId} at the issuer`),
+  clientCreated: (clientId: string, roles?: GrantedRole[]) =>
+    normal(
+      "ClientCreated",
+      "Create",
+      `Created client ${clientId} at the issuer${roles ? ` with roles ${describeRoles(roles)}` : ""}`,
+    ),
   clientDeleted: (clientId: string) =>
     normal("ClientDeleted", "Delete", `Deleted client ${clientId} at the issuer`),
   revoked: (secretId: string, reason: RevokeReason) =>

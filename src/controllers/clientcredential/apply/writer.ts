@@ -4,6 +4,7 @@
  */
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import type { ClientCredentialStatus } from "../../../api/clientcredential.ts";
+import type { GrantedRole } from "../../../api/issuer.ts";
 import { API_VERSION, CLIENT_CREDENTIAL } from "../../../api/group.ts";
 import { ANN_MINT_ID, LABEL_OWNER_UID, SECRET_ID } from "../../../api/metadata.ts";
 import { backoffDelay, sleep } from "../../../runtime/backoff.ts";
@@ -29,8 +30,8 @@ export interface CredentialWriter {
   setFinalizers(cc: ObjectKey, finalizers: string[], resourceVersion: string | undefined): Promise<void>;
   /** Applies the whole status (server-side apply, Rotor's field manager). */
   writeStatus(cc: ObjectKey, status: ClientCredentialStatus): Promise<void>;
-  /** Sets status.clientId alone (a merge patch: the rest of the status stays as written). */
-  recordClientId(cc: ObjectKey, clientId: string): Promise<void>;
+  /** Sets status.clientId and clientRoles alone (a merge patch: the rest of the status stays as written). */
+  recordClient(cc: ObjectKey, clientId: string, roles: GrantedRole[] | undefined): Promise<void>;
   /** Creates a version Secret; retried on transient errors, never overwrites. */
   createVersion(secret: V1Secret): Promise<void>;
   annotate(secret: ObjectKey, annotations: Record<string, string>): Promise<void>;
@@ -128,9 +129,10 @@ export class KubeWriter implements CredentialWriter {
     }
   }
 
-  async recordClientId(cc: ObjectKey, clientId: string) {
+  async recordClient(cc: ObjectKey, clientId: string, roles: GrantedRole[] | undefined) {
+    const status = { clientId, ...(roles ? { clientRoles: roles } : {}) };
     const answer = await this.custom.patchNamespacedCustomObjectStatus(
-      { ...clientCredentialPath(cc.namespace, cc.name), body: { status: { clientId } } },
+      { ...clientCredentialPath(cc.namespace, cc.name), body: { status } },
       mergePatch,
     );
     this.credentialWritten(cc, answer);

@@ -29,8 +29,8 @@ class FakeWriter implements CredentialWriter {
   async writeStatus() {
     this.calls.push("writeStatus");
   }
-  async recordClientId(_cc: unknown, clientId: string) {
-    this.calls.push(`recordClientId:${clientId}`);
+  async recordClient(_cc: unknown, clientId: string) {
+    this.calls.push(`recordClient:${clientId}`);
   }
   async createVersion(secret: V1Secret) {
     if (this.failCreateVersion) throw new Error("etcd is down");

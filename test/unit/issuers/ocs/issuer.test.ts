@@ -11,6 +11,7 @@ import {
   OcsIssuer,
   type OcsTenant,
 } from "../../../../src/issuers/ocs/issuer.ts";
+import { RoleDirectory } from "../../../../src/issuers/ocs/role-directory.ts";
 import { Throttle } from "../../../../src/issuers/ocs/throttle.ts";
 import { TokenSource } from "../../../../src/issuers/ocs/tokens.ts";
 import { ENDLESS_TOTAL_COUNT, OcsSimulator, TENANT_MEMBER_ROLE_ID } from "../../../simulator/ocs/server.ts";
@@ -42,6 +43,8 @@ function tenant(overrides: Partial<OcsTenant> = {}, at: OcsSimulator = sim): Ocs
     http,
     tokens: new TokenSource(http, at.url),
     accessTokenLifetimeSeconds: undefined,
+    clientRoles: {},
+    roles: new RoleDirectory(),
     ...overrides,
   };
 }
