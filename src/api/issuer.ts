@@ -87,7 +87,10 @@ const roleRef = z
       description: "The role's name, as the portal lists it; it must name exactly one role of the tenant.",
     }),
   })
-  .refine((ref) => (ref.id === undefined) !== (ref.name === undefined), "a role needs exactly one of id or name")
+  .refine(
+    (ref) => (ref.id === undefined) !== (ref.name === undefined),
+    "a role needs exactly one of id or name",
+  )
   .meta({
     description: "A role of the tenant: exactly one of id or name.",
     ...exactlyOne(["id", "name"], "role"),
@@ -211,13 +214,10 @@ export const issuerStatus = z
   .object({
     observedGeneration: z.int().optional().meta({ description: "The metadata.generation last acted upon." }),
     tokenEndpoint: z.string().optional().meta({ description: "The issuer's OAuth2 token endpoint." }),
-    clientRoles: z
-      .array(grantedRole)
-      .optional()
-      .meta({
-        description:
-          "OCS: the roles a client Rotor creates gets when its ClientCredential lists none, as found in the tenant at the last check.",
-      }),
+    clientRoles: z.array(grantedRole).optional().meta({
+      description:
+        "OCS: the roles a client Rotor creates gets when its ClientCredential lists none, as found in the tenant at the last check.",
+    }),
     lastCheckTime: z
       .string()
       .optional()

@@ -1,7 +1,7 @@
 /** Helpers for tests that talk to the real control plane. */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, EventsV1Api, KubeConfig } from "@kubernetes/client-node";
 import { inject } from "vitest";
 
 export function controlPlane() {
@@ -86,4 +86,13 @@ export async function eventually<T>(
   throw new Error(
     `timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? `: ${String(last)}` : ""}`,
   );
+}
+
+/** The events (events.k8s.io) about the object `name` in `namespace`, oldest first. */
+export async function eventsAbout(
+  namespace: string,
+  name: string,
+): Promise<Array<{ reason?: string; note?: string; type?: string }>> {
+  const list = await kubeConfig().makeApiClient(EventsV1Api).listNamespacedEvent({ namespace });
+  return list.items.filter((e) => e.regarding?.name === name);
 }

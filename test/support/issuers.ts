@@ -13,6 +13,7 @@ export interface IssuerJson {
   status?: {
     tokenEndpoint?: string;
     lastCheckTime?: string;
+    clientRoles?: Array<{ id: string; name: string }>;
     conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
   };
 }

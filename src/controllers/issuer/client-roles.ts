@@ -17,7 +17,7 @@ export interface ClientRolesReport {
 }
 
 export function reportClientRoles(
-  check: CheckResult,
+  check: Pick<CheckResult, "ok" | "clientRoles">,
   conditions: Condition[],
   generation: number | undefined,
   now: Date,
@@ -30,7 +30,12 @@ export function reportClientRoles(
   return {
     conditions: setCondition(
       conditions,
-      { type: CLIENT_ROLES, status: roles.ok ? "True" : "False", reason: roles.reason, message: roles.message },
+      {
+        type: CLIENT_ROLES,
+        status: roles.ok ? "True" : "False",
+        reason: roles.reason,
+        message: roles.message,
+      },
       generation,
       now,
     ),

@@ -152,7 +152,7 @@ export class IssuerReconciler implements Reconciler {
     key: string,
     ref: IssuerRef,
     object: IssuerObject,
-  ): Promise<{ result: CheckResult; tokenEndpoint?: string }> {
+  ): Promise<{ result: Readiness & Pick<CheckResult, "clientRoles">; tokenEndpoint?: string }> {
     const schema = ref.kind === "CredentialIssuer" ? credentialIssuerSpec : clusterCredentialIssuerSpec;
     const parsed = schema.safeParse(object.spec);
     if (!parsed.success) {

@@ -171,7 +171,10 @@ export class OcsIssuer implements Issuer {
         noun: "secrets",
         beyondMax: "where a client holds at most 10",
         notFound: () =>
-          new IssuerError("ClientNotFound", `client ${clientId} does not exist in tenant ${this.tenant.tenantId}`),
+          new IssuerError(
+            "ClientNotFound",
+            `client ${clientId} does not exist in tenant ${this.tenant.tenantId}`,
+          ),
       },
       signal,
     );

@@ -14,12 +14,18 @@ import { sameClientId as sameId } from "./api.ts";
 /** The RoleTypeId of every tenant's Member role (AVEVA's sample-adh-setup_script-python). */
 export const MEMBER_ROLE_TYPE_ID = "7ad2b9ef-5386-4ead-ac9f-ad99c5c5b977";
 
+/** The RoleTypeId of every tenant's Tenant Administrator role (AVEVA's sample library). */
+export const ADMINISTRATOR_ROLE_TYPE_ID = "2dc742ab-39ea-4fc0-a39e-2bcb71c26a5f";
+
 /** A role as the tenant lists it. */
 export interface TenantRole {
   id: string;
   name: string;
   roleTypeId: string | undefined;
 }
+
+export const isAdministratorRole = (role: TenantRole): boolean =>
+  role.roleTypeId !== undefined && sameId(role.roleTypeId, ADMINISTRATOR_ROLE_TYPE_ID);
 
 export type RoleProblem = "RoleNotFound" | "AmbiguousRole" | "RoleNotAllowed";
 
@@ -43,7 +49,9 @@ function unique(roles: GrantedRole[]): GrantedRole[] {
 
 /** The tenant's Member role: exactly one role of its type. */
 export function memberRole(roles: TenantRole[]): TenantRole {
-  const members = roles.filter((r) => r.roleTypeId !== undefined && sameId(r.roleTypeId, MEMBER_ROLE_TYPE_ID));
+  const members = roles.filter(
+    (r) => r.roleTypeId !== undefined && sameId(r.roleTypeId, MEMBER_ROLE_TYPE_ID),
+  );
   if (members.length === 1) return members[0] as TenantRole;
   throw new RoleError(
     members.length === 0 ? "RoleNotFound" : "AmbiguousRole",

@@ -4,8 +4,8 @@
  */
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import type { ClientCredentialStatus } from "../../../api/clientcredential.ts";
-import type { GrantedRole } from "../../../api/issuer.ts";
 import { API_VERSION, CLIENT_CREDENTIAL } from "../../../api/group.ts";
+import type { GrantedRole } from "../../../api/issuer.ts";
 import { ANN_MINT_ID, LABEL_OWNER_UID, SECRET_ID } from "../../../api/metadata.ts";
 import { backoffDelay, sleep } from "../../../runtime/backoff.ts";
 import type { Expectations, Lookup } from "../../../runtime/expectations.ts";
