@@ -33,6 +33,7 @@ const SECONDS: Record<string, number> = {
   "ship/image.test.ts": 29,
   "security/clocks.test.ts": 28,
   "ship/flags.test.ts": 26,
+  "hydra.test.ts": 3,
 };
 
 const root = join(import.meta.dirname, "..");
