@@ -66,9 +66,12 @@ function handle(store: Store, request: Incoming, options: ApiOptions): Reply {
     });
   const caller = authenticate(store, request.headers.authorization);
   const ownTenant = sameId(caller.tenantId, tenantId);
-  // The tenant's own endpoint documents only 200, 400 and 403, the last without a body: a
-  // tenant that does not exist looks like another's.
-  if (level === "tenant") return ownTenant ? tenant(store.tenant(tenantId), request.method) : { status: 403 };
+  // "Get Tenant" documents only 200, 400 and 403, the last without a body: a tenant that does
+  // not exist looks like another's. "Tenant Exists" (HEAD) documents 204, 400 and 404.
+  if (level === "tenant") {
+    if (ownTenant) return tenant(store.tenant(tenantId), request.method);
+    return { status: request.method === "HEAD" && !store.hasTenant(tenantId) ? 404 : 403 };
+  }
   // Unknown before foreign: a tenant that does not exist is reported as such, whoever asks.
   const found = store.tenant(tenantId);
   const allowed =

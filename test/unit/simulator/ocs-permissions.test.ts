@@ -159,21 +159,22 @@ describe("GET /api/v1/Tenants/{tenantId}", () => {
     expect([head.status, head.text]).toEqual([204, ""]);
   });
 
-  it("answers 403 without a body for another tenant and for one that does not exist", async () => {
+  it("answers 403 without a body for another tenant and for one that does not exist; HEAD 404 for the latter", async () => {
     const { sim, tenant, tenantUrl } = await start();
     const other = sim.addTenant();
     const admin = await tokenFor(sim, sim.addAdminClient(tenant));
     const stranger = await tokenFor(sim, sim.addAdminClient(other));
-    for (const [url, token] of [
-      [tenantUrl, stranger],
-      [`${sim.url}/api/v1/Tenants/${crypto.randomUUID()}`, admin],
+    const unknown = `${sim.url}/api/v1/Tenants/${crypto.randomUUID()}`;
+    for (const [url, token, method, status] of [
+      [tenantUrl, stranger, "GET", 403],
+      [tenantUrl, stranger, "HEAD", 403],
+      [unknown, admin, "GET", 403],
+      [unknown, admin, "HEAD", 404],
     ] as const) {
-      for (const method of ["GET", "HEAD"]) {
-        const refused = await call(url, token, method);
-        expect([method, refused.status, refused.text]).toEqual([method, 403, ""]);
-        expect(refused.headers.get("content-type")).toBeNull();
-        expect(refused.headers.get("operation-id")).toMatch(/^[0-9a-f-]{36}$/);
-      }
+      const refused = await call(url, token, method);
+      expect([url, method, refused.status, refused.text]).toEqual([url, method, status, ""]);
+      expect(refused.headers.get("content-type")).toBeNull();
+      expect(refused.headers.get("operation-id")).toMatch(/^[0-9a-f-]{36}$/);
     }
   });
 
