@@ -390,7 +390,7 @@ describe("an OCS issuer Rotor cannot use", () => {
     );
     await createClientCredential(ns.name, "stranded", {
       issuerRef: { kind: "CredentialIssuer", name: "going" },
-      roleIds: [sim.memberRoleId(tenant)],
+      roleIds: [gone.memberRoleId(goneTenant)],
     });
     const ready = await waitForReady(ns.name, "stranded");
     await gone.stop();
