@@ -13,7 +13,6 @@ import { startControlPlane, stopControlPlane } from "../../hack/controlplane/con
 import { installCrds, kubectl } from "../../hack/controlplane/install.ts";
 import { startRotor } from "../../hack/operator/process.ts";
 import { OcsSimulator } from "../simulator/ocs/server.ts";
-import { TENANT_MEMBER_ROLE_ID } from "../simulator/ocs/store.ts";
 
 const { values } = parseArgs({
   options: {
@@ -153,7 +152,6 @@ function credentials() {
     metadata: { name: `app-${i}` },
     spec: {
       issuerRef: { kind: "CredentialIssuer", name: "tenant" },
-      roleIds: [TENANT_MEMBER_ROLE_ID],
       description: `benchmark app ${i}`,
       gracePeriod: "0s",
       rollout: { strategy: "None" },

@@ -6,7 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OcsSimulator } from "../simulator/ocs/server.ts";
-import { TENANT_MEMBER_ROLE_ID } from "../simulator/ocs/store.ts";
 import { eventually, testNamespace } from "../support/cluster.ts";
 import {
   annotate,
@@ -65,7 +64,7 @@ describe("the per-issuer throttle", () => {
     for (const name of burst) {
       await createClientCredential(ns.name, name, {
         issuerRef: { kind: "CredentialIssuer", name: "tenant" },
-        roleIds: [TENANT_MEMBER_ROLE_ID],
+        roleIds: [sim.memberRoleId(tenant)],
         rollout: { strategy: "None" },
       });
     }
@@ -87,7 +86,7 @@ describe("a fault storm at the issuer", () => {
     for (const name of names) {
       await createClientCredential(ns.name, name, {
         issuerRef: { kind: "CredentialIssuer", name: "tenant" },
-        roleIds: [TENANT_MEMBER_ROLE_ID],
+        roleIds: [sim.memberRoleId(tenant)],
         maxSecrets: BUDGET,
         gracePeriod: "0s",
         rollout: { strategy: "None" },

@@ -7,7 +7,6 @@ import { EventsV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../hack/controlplane/controlplane.ts";
 import { OcsSimulator } from "../simulator/ocs/server.ts";
-import { TENANT_MEMBER_ROLE_ID } from "../simulator/ocs/store.ts";
 import { eventually, kubeConfig, kubectl, testNamespace } from "../support/cluster.ts";
 import {
   annotate,
@@ -40,7 +39,9 @@ const selfIssuer = "adh-self";
 const tokenEndpoint = () => `${sim.url}/identity/connect/token`;
 const byAdmin = {
   issuerRef: { kind: "CredentialIssuer", name: adminIssuer },
-  roleIds: [TENANT_MEMBER_ROLE_ID],
+  get roleIds() {
+    return [sim.memberRoleId(tenant)];
+  },
 };
 const ids = (clientId: string) => sim.secrets(tenant, clientId).map((s) => s.id);
 /** Existing clients the tests below name in spec.clientId: the issuer must list them. */
@@ -287,7 +288,7 @@ describe("a ClusterCredentialIssuer for OCS", () => {
 
     const use = (name: string) => ({
       issuerRef: { kind: "ClusterCredentialIssuer", name },
-      roleIds: [TENANT_MEMBER_ROLE_ID],
+      roleIds: [sim.memberRoleId(tenant)],
       rollout: { strategy: "None" },
     });
     await createClientCredential(ns.name, "via-shared", use(shared.name));
@@ -348,7 +349,7 @@ describe("an OCS issuer Rotor cannot use", () => {
       await createIssuer({ namespace: ns.name, name }, { ocs });
       await createClientCredential(ns.name, `via-${name}`, {
         issuerRef: { kind: "CredentialIssuer", name },
-        roleIds: [TENANT_MEMBER_ROLE_ID],
+        roleIds: [sim.memberRoleId(tenant)],
       });
     }
     for (const [name, , reason, says] of cases) {
@@ -389,7 +390,7 @@ describe("an OCS issuer Rotor cannot use", () => {
     );
     await createClientCredential(ns.name, "stranded", {
       issuerRef: { kind: "CredentialIssuer", name: "going" },
-      roleIds: [TENANT_MEMBER_ROLE_ID],
+      roleIds: [gone.memberRoleId(goneTenant)],
     });
     const ready = await waitForReady(ns.name, "stranded");
     await gone.stop();

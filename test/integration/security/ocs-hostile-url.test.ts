@@ -6,7 +6,7 @@
  * and a ClientCredential of another namespace on the embedded issuer still becomes Ready.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ENDLESS_TOTAL_COUNT, OcsSimulator, TENANT_MEMBER_ROLE_ID } from "../../simulator/ocs/server.ts";
+import { ENDLESS_TOTAL_COUNT, OcsSimulator } from "../../simulator/ocs/server.ts";
 import { eventually, testNamespace } from "../../support/cluster.ts";
 import {
   condition,
@@ -79,7 +79,6 @@ beforeAll(async () => {
     for (let i = 0; i < PER_ISSUER; i++)
       await createClientCredential(attacker.name, `${kind}-${i}`, {
         issuerRef: { kind: "CredentialIssuer", name: kind },
-        roleIds: [TENANT_MEMBER_ROLE_ID],
         rollout: { strategy: "None" },
         // On the listing server, each names an existing client: the first thing Rotor does is list.
         ...(kind === "pages" ? { clientId: pagesClients[i] } : {}),

@@ -8,7 +8,7 @@
  */
 import { EventsV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OcsSimulator, TENANT_MEMBER_ROLE_ID } from "../../simulator/ocs/server.ts";
+import { OcsSimulator } from "../../simulator/ocs/server.ts";
 import { kubeConfig, kubectl, testNamespace } from "../../support/cluster.ts";
 import {
   condition,
@@ -47,7 +47,7 @@ const careless = "adh-careless";
 
 const byLocal = (clientId?: string) => ({
   issuerRef: { kind: "CredentialIssuer", name: local },
-  roleIds: [TENANT_MEMBER_ROLE_ID],
+  roleIds: [sim.memberRoleId(tenant)],
   rollout: { strategy: "None" },
   ...(clientId ? { clientId } : {}),
 });
@@ -118,7 +118,7 @@ describe("an OCS issuer with an administrator client", () => {
     await waitForIssuer({ namespace: attacker.name, name: "wrong" }, "False", "BadCredentials");
     await createClientCredential(attacker.name, "via-wrong", {
       issuerRef: { kind: "CredentialIssuer", name: "wrong" },
-      roleIds: [TENANT_MEMBER_ROLE_ID],
+      roleIds: [sim.memberRoleId(tenant)],
     });
     await waitForReason(attacker.name, "via-wrong", "IssuerError");
 
@@ -193,7 +193,7 @@ describe("an OCS issuer with an administrator client", () => {
   }, async () => {
     const byShared = (clientId?: string) => ({
       issuerRef: { kind: "ClusterCredentialIssuer", name: shared.name },
-      roleIds: [TENANT_MEMBER_ROLE_ID],
+      roleIds: [sim.memberRoleId(tenant)],
       rollout: { strategy: "None" },
       ...(clientId ? { clientId } : {}),
     });

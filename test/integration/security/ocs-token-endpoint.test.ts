@@ -6,7 +6,7 @@
  * secret — and the issuers say why. Only Rotor's own flag lifts the rule.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OcsSimulator, TENANT_MEMBER_ROLE_ID } from "../../simulator/ocs/server.ts";
+import { OcsSimulator } from "../../simulator/ocs/server.ts";
 import { eventually, testNamespace } from "../../support/cluster.ts";
 import { condition, createClientCredential, getClientCredential } from "../../support/credentials.ts";
 import {
@@ -52,7 +52,7 @@ beforeAll(async () => {
   );
   await createClientCredential(ns.name, "via-admin", {
     issuerRef: { kind: "CredentialIssuer", name: "adh" },
-    roleIds: [TENANT_MEMBER_ROLE_ID],
+    roleIds: [sim.memberRoleId(tenant)],
   });
   await createClientCredential(ns.name, "via-self", {
     issuerRef: { kind: "CredentialIssuer", name: "adh-self" },
@@ -61,7 +61,7 @@ beforeAll(async () => {
   });
   await createClientCredential(ns.name, "via-plain", {
     issuerRef: { kind: "CredentialIssuer", name: "plain" },
-    roleIds: [TENANT_MEMBER_ROLE_ID],
+    roleIds: [sim.memberRoleId(tenant)],
   });
 });
 afterAll(async () => {

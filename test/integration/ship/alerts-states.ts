@@ -8,7 +8,6 @@ import { randomUUID } from "node:crypto";
 import { AppsV1Api } from "@kubernetes/client-node";
 import { freePort } from "../../../hack/controlplane/controlplane.ts";
 import { mergePatch } from "../../../src/runtime/kube.ts";
-import { TENANT_MEMBER_ROLE_ID } from "../../simulator/ocs/store.ts";
 import { eventually, kubeConfig } from "../../support/cluster.ts";
 import {
   annotate,
@@ -48,10 +47,7 @@ export async function produceStates(namespace: string, clusterIssuer: string) {
     ["short", { validity: "1h", renewBefore: "20m" }],
     ["via-builtin", { issuerRef: { kind: "CredentialIssuer", name: "builtin" } }],
     ["via-cluster", { issuerRef: { kind: "ClusterCredentialIssuer", name: clusterIssuer } }],
-    [
-      "via-offline",
-      { issuerRef: { kind: "CredentialIssuer", name: "offline" }, roleIds: [TENANT_MEMBER_ROLE_ID] },
-    ],
+    ["via-offline", { issuerRef: { kind: "CredentialIssuer", name: "offline" } }],
     ["full", { maxSecrets: 2, rollout: { strategy: "Observe" }, gracePeriod: "1h" }],
     ["stuck", { rollout: { timeout: "1m" }, gracePeriod: "0s" }],
   ];

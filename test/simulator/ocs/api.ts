@@ -1,94 +1,121 @@
 /**
- * The client credential clients API,
- * `/api/v1/Tenants/{tenantId}/ClientCredentialClients[/{clientId}[/Secrets[/{secretId}]]]`:
- * bearer authentication, the two kinds of caller (a tenant administrator may do anything in its
- * tenant, any other client only what AVEVA's reference calls "Self" on its own record), paging
- * with skip, count and Total-Count, and AVEVA's PascalCase shapes.
+ * The identity API below `/api/v1/Tenants/{tenantId}`: the tenant itself, its roles, its client
+ * credential clients and their secrets. Here: routing, bearer authentication, who may do what
+ * (AVEVA's "Authorization: Allowed for these roles" on each endpoint), HEAD, and the
+ * `Operation-Id` header on every answer. What each endpoint does is in clients-api.ts and
+ * tenant-api.ts.
  */
 import { randomUUID } from "node:crypto";
-import { clientCreation, clientSettings, readJson, secretCreation, secretUpdate } from "./bodies.ts";
+import { type ApiOptions, client, clients, secret, secrets } from "./clients-api.ts";
 import { ApiError, type Incoming, type Reply, replyFor } from "./reply.ts";
-import { type ClientRecord, isAdministrator, type SecretRecord, type Store, sameId } from "./store.ts";
+import { type ClientRecord, type Store, sameId } from "./store.ts";
+import { role, roles, tenant } from "./tenant-api.ts";
 
-const ROUTE =
-  /^\/api\/v1\/Tenants\/([^/]+)\/ClientCredentialClients(?:\/([^/]+)(?:\/(Secrets)(?:\/([^/]+))?)?)?\/?$/i;
+export type { ApiOptions } from "./clients-api.ts";
 
-type Level = "clients" | "client" | "secrets" | "secret";
+export type Level = "tenant" | "roles" | "role" | "clients" | "client" | "secrets" | "secret";
 
-const METHODS: Record<Level, string[]> = {
-  clients: ["GET", "POST"],
-  client: ["GET", "PUT", "DELETE"],
-  secrets: ["GET", "POST"],
-  secret: ["GET", "PUT", "DELETE"],
+/**
+ * Who may call each method: "member" is any client of the tenant (every client holds the Tenant
+ * Member role), "self" the client the path names, "admin" only a client with the Tenant
+ * Administrator role, who may also do everything the others may.
+ */
+type Who = "member" | "self" | "admin";
+const RULES: Record<Level, Record<string, Who>> = {
+  tenant: { GET: "member", HEAD: "member" },
+  roles: { GET: "member", HEAD: "member" },
+  role: { GET: "member", HEAD: "member" },
+  clients: { GET: "member", HEAD: "member", POST: "admin" },
+  client: { GET: "member", HEAD: "member", PUT: "admin", DELETE: "admin" },
+  secrets: { GET: "self", HEAD: "self", POST: "self" },
+  secret: { GET: "self", HEAD: "self", PUT: "admin", DELETE: "self" },
 };
 
-/** What a client without the administrator role may do, and only to itself. */
-const SELF: Record<Level, string[]> = {
-  clients: [],
-  client: ["GET"],
-  secrets: ["GET", "POST"],
-  secret: ["GET", "DELETE"],
-};
-
-interface Target {
+export interface Target {
   level: Level;
   tenantId: string;
-  clientId: string;
+  /** The role or the client the path names, else "". */
+  id: string;
   secretId: string;
 }
 
-export interface ApiOptions {
-  /** How long a secret deleted now keeps authenticating. */
-  deletionDelayMs: number;
-}
-
+/** The request as the API answers it, with a fresh `Operation-Id` on every answer. */
 export function api(store: Store, request: Incoming, options: ApiOptions): Reply {
+  let reply: Reply;
   try {
-    return handle(store, request, options);
+    reply = handle(store, request, options);
   } catch (error) {
-    if (error instanceof ApiError) return replyFor(error);
-    throw error;
+    if (!(error instanceof ApiError)) throw error;
+    reply = replyFor(error);
   }
+  reply = { ...reply, headers: { "Operation-Id": randomUUID(), ...reply.headers } };
+  if (request.method !== "HEAD") return reply;
+  // HEAD: the same status and headers as GET; AVEVA documents its errors without a body.
+  return reply.status < 400 ? { ...reply, head: true } : { status: reply.status, headers: reply.headers };
 }
 
 function handle(store: Store, request: Incoming, options: ApiOptions): Reply {
   const target = parseTarget(request.url.pathname);
   if (!target)
     throw new ApiError(404, "Not found", `No resource at ${request.url.pathname}.`, "Check the URL.");
-  const { level, tenantId, clientId } = target;
-  if (!METHODS[level].includes(request.method))
+  const { level, tenantId, id } = target;
+  const who = RULES[level][request.method];
+  if (!who)
     throw new ApiError(405, "Method not allowed", `${request.method} is not supported here.`, "", {
-      allow: METHODS[level].join(", "),
+      allow: Object.keys(RULES[level]).join(", "),
     });
   const caller = authenticate(store, request.headers.authorization);
+  const ownTenant = sameId(caller.tenantId, tenantId);
+  // "Get Tenant" documents only 200, 400 and 403, the last without a body: a tenant that does
+  // not exist looks like another's. "Tenant Exists" (HEAD) documents 204, 400 and 404.
+  if (level === "tenant") {
+    if (ownTenant) return tenant(store.tenant(tenantId), request.method);
+    return { status: request.method === "HEAD" && !store.hasTenant(tenantId) ? 404 : 403 };
+  }
   // Unknown before foreign: a tenant that does not exist is reported as such, whoever asks.
-  if (!store.hasTenant(tenantId))
-    throw new ApiError(404, "Tenant not found", `No tenant ${tenantId}.`, "Check the tenant id.");
-  const self = clientId !== "" && sameId(clientId, caller.id);
+  const found = store.tenant(tenantId);
   const allowed =
-    sameId(caller.tenantId, tenantId) &&
-    (isAdministrator(caller) || (self && SELF[level].includes(request.method)));
+    ownTenant &&
+    (who === "member" || store.isAdministrator(caller) || (who === "self" && sameId(id, caller.id)));
   if (!allowed)
     throw new ApiError(
       403,
       "Forbidden",
       `Client ${caller.id} may not ${request.method} ${request.url.pathname}.`,
-      "Use a client with the Tenant Administrator role in this tenant.",
+      who === "admin"
+        ? "Use a client with the Tenant Administrator role in this tenant."
+        : "Use the client itself, or a client with the Tenant Administrator role in this tenant.",
     );
+  if (level === "roles") return roles(found, request.url);
+  if (level === "role") return role(found, id);
   if (level === "clients") return clients(store, request, tenantId);
-  const client = store.client(tenantId, clientId);
-  if (level === "client") return oneClient(store, request, client);
-  if (level === "secrets") return secrets(store, request, client);
-  return oneSecret(store, request, client, secretNumber(target.secretId), options);
+  const record = store.client(tenantId, id);
+  if (level === "client") return client(store, request, record);
+  if (level === "secrets") return secrets(store, request, record);
+  return secret(store, request, record, target.secretId, options);
 }
 
-function parseTarget(pathname: string): Target | undefined {
-  const match = ROUTE.exec(pathname);
+const TENANT = /^\/api\/v1\/Tenants\/([^/]+)((?:\/[^/]+)*)\/?$/i;
+
+/** `{tenant}[/Roles[/{roleId}] | /ClientCredentialClients[/{clientId}[/Secrets[/{secretId}]]]]` */
+export function parseTarget(pathname: string): Target | undefined {
+  const match = TENANT.exec(pathname);
   if (!match) return undefined;
   try {
-    const [tenantId, clientId, secrets, secretId] = match.slice(1).map((p) => decodeURIComponent(p ?? ""));
-    const level: Level = secretId ? "secret" : secrets ? "secrets" : clientId ? "client" : "clients";
-    return { level, tenantId: tenantId ?? "", clientId: clientId ?? "", secretId: secretId ?? "" };
+    const tenantId = decodeURIComponent(match[1] ?? "");
+    const [collection, id, secrets, secretId, ...more] = (match[2] ?? "")
+      .split("/")
+      .slice(1)
+      .map(decodeURIComponent);
+    const is = (segment: string | undefined, name: string) => segment?.toLowerCase() === name.toLowerCase();
+    const target = (level: Level): Target => ({ level, tenantId, id: id ?? "", secretId: secretId ?? "" });
+    if (collection === undefined) return target("tenant");
+    if (is(collection, "Roles") && secrets === undefined) return target(id === undefined ? "roles" : "role");
+    if (!is(collection, "ClientCredentialClients") || more.length > 0) return undefined;
+    if (id === undefined) return target("clients");
+    if (secrets === undefined) return target("client");
+    if (!is(secrets, "Secrets")) return undefined;
+    return target(secretId === undefined ? "secrets" : "secret");
   } catch {
     return undefined;
   }
@@ -107,99 +134,3 @@ function authenticate(store: Store, header: string | undefined): ClientRecord {
     );
   return caller;
 }
-
-function clients(store: Store, request: Incoming, tenantId: string): Reply {
-  if (request.method === "GET") return page(store.listClients(tenantId).map(clientJson), request.url);
-  const creation = clientCreation(readJson(request));
-  const id = creation.id ?? randomUUID();
-  const { client, secret, value } = store.createClient(tenantId, id, creation.settings, creation.secret);
-  store.stats.clientCreations.set(client.id, (store.stats.clientCreations.get(client.id) ?? 0) + 1);
-  return {
-    status: 201,
-    body: {
-      Secret: value,
-      Id: secret.id,
-      Description: secret.description,
-      ExpirationDate: secret.expiration ?? null,
-      Client: clientJson(client),
-    },
-  };
-}
-
-function oneClient(store: Store, request: Incoming, client: ClientRecord): Reply {
-  if (request.method === "DELETE") {
-    store.deleteClient(client);
-    return { status: 204 };
-  }
-  if (request.method === "PUT") store.updateClient(client, clientSettings(readJson(request)));
-  return { status: 200, body: clientJson(client) };
-}
-
-function secrets(store: Store, request: Incoming, client: ClientRecord): Reply {
-  if (request.method === "GET") return page(client.secrets.map(secretJson), request.url);
-  const { secret, value } = store.addSecret(client, secretCreation(readJson(request)));
-  return { status: 201, body: { ...secretJson(secret), Secret: value } };
-}
-
-function oneSecret(
-  store: Store,
-  request: Incoming,
-  client: ClientRecord,
-  secretId: number,
-  options: ApiOptions,
-): Reply {
-  if (request.method === "DELETE") {
-    store.deleteSecret(client, secretId, options.deletionDelayMs);
-    return { status: 204 };
-  }
-  const secret = store.secret(client, secretId);
-  if (request.method === "PUT") store.updateSecret(secret, secretUpdate(readJson(request), secret));
-  return { status: 200, body: secretJson(secret) };
-}
-
-function secretNumber(text: string): number {
-  if (!/^\d{1,9}$/.test(text))
-    throw new ApiError(
-      400,
-      "Invalid request",
-      `Secret id "${text}" is not an integer.`,
-      "Use the secret's Id.",
-    );
-  return Number(text);
-}
-
-/** `skip` (default 0) and `count` (default 100) over the whole list, whose length is in Total-Count. */
-function page(items: unknown[], url: URL): Reply {
-  const skip = paging(url, "skip", 0);
-  const count = paging(url, "count", 100);
-  return {
-    status: 200,
-    headers: { "Total-Count": String(items.length) },
-    body: items.slice(skip, skip + count),
-  };
-}
-
-function paging(url: URL, name: string, fallback: number): number {
-  const text = url.searchParams.get(name);
-  if (text === null || text === "") return fallback;
-  if (!/^\d{1,9}$/.test(text))
-    throw new ApiError(400, "Invalid request", `${name} must be a non-negative integer.`, `Correct ${name}.`);
-  return Number(text);
-}
-
-const clientJson = (client: ClientRecord) => ({
-  Id: client.id,
-  Name: client.name,
-  Enabled: client.enabled,
-  AccessTokenLifetime: client.accessTokenLifetime,
-  RoleIds: client.roleIds,
-  Tags: client.tags,
-});
-
-/** Never the value: OCS does not keep it. */
-const secretJson = (secret: SecretRecord) => ({
-  Id: secret.id,
-  Expiration: secret.expiration ?? null,
-  Expires: secret.expiration !== undefined,
-  Description: secret.description,
-});

@@ -73,8 +73,8 @@ export function clientSettings(body: Body): ClientSettings {
   const lifetime = optional(body, "AccessTokenLifetime", isNumber, "a number of seconds");
   if (lifetime !== undefined && !(Number.isInteger(lifetime) && lifetime >= 60 && lifetime <= 3600))
     throw invalid("AccessTokenLifetime must be between 60 and 3600 seconds.");
-  const roleIds = optional(body, "RoleIds", isStrings, "a list of role ids");
-  if (!roleIds?.length) throw invalid("RoleIds is empty: a client needs at least the tenant's Member role.");
+  // Which roles a tenant has, and that the Member role is among them, is the store's to check.
+  const roleIds = optional(body, "RoleIds", isStrings, "a list of role ids") ?? [];
   return {
     name,
     enabled: optional(body, "Enabled", isBoolean, "true or false") ?? true,
@@ -89,16 +89,28 @@ export function secretCreation(body: Body, now = Date.now()): SecretSpec {
   const expires = optional(body, "Expires", isBoolean, "true or false") ?? true;
   const expiration = optional(body, "Expiration", isString, "an ISO 8601 date");
   if (expires && expiration === undefined) throw invalid("Expiration is required when Expires is true.");
+  neverExpiringWithExpiration(body);
   return secretSpec(optional(body, "Description", isString, "a string") ?? "", expiration, expires, now);
 }
 
 /** A PUT: whatever is absent stays as it was. */
 export function secretUpdate(body: Body, current: SecretSpec, now = Date.now()): SecretSpec {
+  neverExpiringWithExpiration(body);
   const expires = optional(body, "Expires", isBoolean, "true or false") ?? current.expiration !== undefined;
   const expiration = optional(body, "Expiration", isString, "an ISO 8601 date") ?? current.expiration;
   if (expires && expiration === undefined) throw invalid("Expiration is required when Expires is true.");
   const description = optional(body, "Description", isString, "a string") ?? current.description;
   return secretSpec(description, expiration, expires, now);
+}
+
+/**
+ * "If Expires is set to false and expiration is not null, a 400 error will be returned." Judged
+ * on the body as sent: a PUT of `Expires: false` alone makes an expiring secret never expire.
+ */
+function neverExpiringWithExpiration(body: Body): void {
+  const expiration = field(body, "Expiration");
+  if (field(body, "Expires") === false && expiration !== undefined && expiration !== null)
+    throw invalid("Expiration must be null when Expires is false.");
 }
 
 function secretSpec(

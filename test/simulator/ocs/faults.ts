@@ -3,6 +3,7 @@
  * drop or never answer, and changes whose answer is lost. Rotor must survive all of them at the
  * real OCS, which gives no warning before any of them.
  */
+import { errorReply, type Reply } from "./reply.ts";
 
 /**
  * - drop: the socket is destroyed without an answer.
@@ -37,4 +38,15 @@ export const NO_FAULTS: Readonly<Faults> = {
 export function chooseFault(faults: Faults, random: () => number = Math.random): FaultKind | undefined {
   if (faults.failureKinds.length === 0 || random() >= faults.failureRate) return undefined;
   return faults.failureKinds[Math.floor(random() * faults.failureKinds.length)];
+}
+
+/** The answer to a request that fails with an HTTP status (the other faults have no answer). */
+export function injected(fault: FaultKind, retryAfterSeconds: number): Reply {
+  if (fault === "429")
+    return errorReply(429, "Too many requests", "Injected by the simulator.", "Retry later.", {
+      "retry-after": String(retryAfterSeconds),
+    });
+  if (fault === "503")
+    return errorReply(503, "Service unavailable", "Injected by the simulator.", "Retry later.");
+  return errorReply(500, "Internal server error", "Injected by the simulator.", "Retry later.");
 }

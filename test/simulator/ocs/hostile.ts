@@ -7,6 +7,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
+import { JSON_TYPE } from "./reply.ts";
 
 export interface Hostility {
   /** The discovery document names this token endpoint instead of the simulator's own. */
@@ -40,7 +41,7 @@ export async function streamForever(
   mode: "endless" | "drip",
   dripIntervalMs: number,
 ): Promise<number> {
-  response.writeHead(200, { "content-type": "application/json; charset=utf-8" });
+  response.writeHead(200, { "content-type": JSON_TYPE });
   let written = 0;
   const closed = new Promise<void>((resolve) => response.once("close", () => resolve()));
   let open = true;

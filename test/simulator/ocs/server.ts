@@ -1,40 +1,29 @@
 /**
  * A stand-in for an OCS / AVEVA Data Hub region on a local port, for Rotor's tests: the identity
- * API's client credential clients and secrets, the token endpoint, and the faults a test switches
- * on. Tests seed tenants and clients directly, point Rotor at `url`, and check what Rotor did
- * through `stats` and `secrets()`. It logs nothing.
+ * API's tenant, roles, client credential clients and secrets, the token endpoint, and the faults
+ * a test switches on. Tests seed tenants, roles and clients directly, point Rotor at `url`, and
+ * check what Rotor did through `stats` and `secrets()`. It logs nothing.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { api } from "./api.ts";
-import { chooseFault, type FaultKind, type Faults, NO_FAULTS } from "./faults.ts";
+import { chooseFault, type Faults, injected, NO_FAULTS } from "./faults.ts";
 import { endlessSecretsPage, HONEST, type Hostility, streamForever } from "./hostile.ts";
 import { DISCOVERY_PATH, discovery, TOKEN_PATH, token } from "./identity.ts";
-import { ApiError, errorReply, type Incoming, type Reply } from "./reply.ts";
-import {
-  type ClientSettings,
-  DEFAULT_ACCESS_TOKEN_LIFETIME,
-  type Stats,
-  Store,
-  sameId,
-  TENANT_ADMINISTRATOR_ROLE_ID,
-  TENANT_MEMBER_ROLE_ID,
-} from "./store.ts";
+import { ApiError, errorReply, type Incoming, type Reply, readBody, send } from "./reply.ts";
+import { ROLE_TYPE_IDS } from "./roles.ts";
+import { type ClientSettings, DEFAULT_ACCESS_TOKEN_LIFETIME, type Stats, Store, sameId } from "./store.ts";
 
 export type { FaultKind, Faults } from "./faults.ts";
 export { ENDLESS_TOTAL_COUNT, type Hostility } from "./hostile.ts";
-export {
-  MAX_DESCRIPTION_LENGTH,
-  MAX_SECRETS_PER_CLIENT,
-  TENANT_ADMINISTRATOR_ROLE_ID,
-  TENANT_MEMBER_ROLE_ID,
-} from "./store.ts";
+export { MAX_COUNT } from "./paging.ts";
+export { ROLE_TYPE_IDS } from "./roles.ts";
+export { MAX_DESCRIPTION_LENGTH, MAX_SECRETS_PER_CLIENT } from "./store.ts";
 
 /** How `secrets()` shows a secret that never expires. */
 export const NEVER = "9999-12-31T23:59:59.999Z";
-const MAX_BODY_BYTES = 1024 * 1024;
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 
 export interface SeededClient {
@@ -91,32 +80,69 @@ export class OcsSimulator {
     this.hostility = { ...this.hostility, ...hostility };
   }
 
+  /** A tenant with the built-in roles under ids of its own (see `roleId()`), and a community's role. */
   addTenant(tenantId: string = randomUUID()): string {
     return this.store.addTenant(tenantId);
   }
 
-  /** A client with the Tenant Administrator role, and one secret. */
+  /** The id of the tenant's role called `name` (as "Tenant Member"); throws if it has none. */
+  roleId(tenantId: string, name: string): string {
+    const role = seeding(() =>
+      this.store
+        .tenant(tenantId)
+        .roles.list()
+        .find((r) => r.name === name),
+    );
+    if (!role) throw new Error(`tenant ${tenantId} has no role "${name}"`);
+    return role.id;
+  }
+
+  memberRoleId(tenantId: string): string {
+    return this.typedRoleId(tenantId, ROLE_TYPE_IDS.tenantMember);
+  }
+
+  /** A role of the tenant's own, as an administrator adds one; RoleTypeId null unless given. */
+  addRole(
+    tenantId: string,
+    role: { name: string; description?: string; roleTypeId?: string; id?: string },
+  ): string {
+    return seeding(() => this.store.tenant(tenantId).roles.add(role)).id;
+  }
+
+  /** Removes any role, even a built-in one (AVEVA would not), and takes it from every client. */
+  removeRole(tenantId: string, roleId: string): void {
+    seeding(() => this.store.removeRole(tenantId, roleId));
+  }
+
+  clientRoleIds(tenantId: string, clientId: string): string[] {
+    return [...seeding(() => this.store.client(tenantId, clientId)).roleIds];
+  }
+
+  /** A client with the Member and Tenant Administrator roles, and one secret. */
   addAdminClient(tenantId: string): SeededClient {
     return this.seedClient(tenantId, randomUUID(), {
       name: "Administrator",
       enabled: true,
       accessTokenLifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
-      roleIds: [TENANT_MEMBER_ROLE_ID, TENANT_ADMINISTRATOR_ROLE_ID],
+      roleIds: [this.memberRoleId(tenantId), this.typedRoleId(tenantId, ROLE_TYPE_IDS.tenantAdministrator)],
       tags: [],
     });
   }
 
-  /** A plain member client with one secret, as a person would create it in the portal. */
+  /**
+   * A member client with one secret, as a person would create it in the portal; `roleIds`
+   * are given besides the Member role.
+   */
   addClient(
     tenantId: string,
-    options: { clientId?: string; name?: string; accessTokenLifetime?: number } = {},
+    options: { clientId?: string; name?: string; accessTokenLifetime?: number; roleIds?: string[] } = {},
   ): SeededClient {
     const clientId = options.clientId ?? randomUUID();
     return this.seedClient(tenantId, clientId, {
       name: options.name ?? `Client ${clientId}`,
       enabled: true,
       accessTokenLifetime: options.accessTokenLifetime ?? DEFAULT_ACCESS_TOKEN_LIFETIME,
-      roleIds: [TENANT_MEMBER_ROLE_ID],
+      roleIds: [this.memberRoleId(tenantId), ...(options.roleIds ?? [])],
       tags: [],
     });
   }
@@ -160,6 +186,12 @@ export class OcsSimulator {
       this.server.close(() => resolve());
       for (const socket of this.sockets) socket.destroy();
     });
+  }
+
+  private typedRoleId(tenantId: string, roleTypeId: string): string {
+    const role = seeding(() => this.store.tenant(tenantId).roles.ofType(roleTypeId));
+    if (!role) throw new Error(`tenant ${tenantId} has no role of type ${roleTypeId}`);
+    return role.id;
   }
 
   private seedClient(tenantId: string, clientId: string, settings: ClientSettings): SeededClient {
@@ -231,37 +263,6 @@ export class OcsSimulator {
       return errorReply(500, "Simulator error", String(error), "Fix the OCS simulator.");
     }
   }
-}
-
-/** The answer to a request that fails with an HTTP status (the other faults have no answer). */
-function injected(fault: FaultKind, retryAfterSeconds: number): Reply {
-  if (fault === "429")
-    return errorReply(429, "Too many requests", "Injected by the simulator.", "Retry later.", {
-      "retry-after": String(retryAfterSeconds),
-    });
-  if (fault === "503")
-    return errorReply(503, "Service unavailable", "Injected by the simulator.", "Retry later.");
-  return errorReply(500, "Internal server error", "Injected by the simulator.", "Retry later.");
-}
-
-function send(response: ServerResponse, reply: Reply): void {
-  const json = reply.body !== undefined;
-  response.writeHead(reply.status, {
-    ...(json ? { "content-type": "application/json; charset=utf-8" } : {}),
-    ...reply.headers,
-  });
-  response.end(json ? JSON.stringify(reply.body) : undefined);
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error("request body too large");
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** A seeding mistake is the test's: throw it with the reason, not as an HTTP answer. */

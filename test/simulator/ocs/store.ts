@@ -1,19 +1,17 @@
 /**
  * The simulator's state, and the rules of AVEVA's identity API that do not depend on HTTP:
- * tenants, client credential clients, their numbered secrets (at most 10, values kept only as
- * hashes), the access tokens issued to them, and deleted secrets that still authenticate for a
- * while. Everything lives in memory.
+ * tenants and their roles (roles.ts), client credential clients, their numbered secrets (at most
+ * 10, values kept only as hashes), the access tokens issued to them, and deleted secrets that
+ * still authenticate for a while. Everything lives in memory.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { ApiError } from "./reply.ts";
+import { ROLE_TYPE_IDS, TenantRoles } from "./roles.ts";
 
 export const MAX_SECRETS_PER_CLIENT = 10;
 /** A guess: AVEVA documents no limit on secret descriptions. The same as Rotor's own guess. */
 export const MAX_DESCRIPTION_LENGTH = 255;
 export const DEFAULT_ACCESS_TOKEN_LIFETIME = 3600;
-/** The simulator's own role ids: a real tenant's differ. */
-export const TENANT_MEMBER_ROLE_ID = "9f3c2a7e-5b1d-4e8a-a0c4-6d2f1b3e5a70";
-export const TENANT_ADMINISTRATOR_ROLE_ID = "4b8e1d6a-2c7f-4a93-b5e0-8f1a3c6d9e21";
 /** A guess: the scope OCS puts in its access tokens. */
 export const TOKEN_SCOPE = "ocsapi";
 
@@ -61,9 +59,12 @@ export interface ClientRecord extends ClientSettings {
   nextSecretId: number;
 }
 
-interface Tenant {
+export interface Tenant {
   id: string;
+  /** ISO 8601: when it was added. */
+  created: string;
   clients: Map<string, ClientRecord>;
+  roles: TenantRoles;
 }
 
 /** A deleted secret, still accepted by the token endpoint until `until`. */
@@ -92,9 +93,6 @@ const randomValue = () => randomBytes(32).toString("base64url");
 const live = (expiration: string | undefined, now: number) =>
   expiration === undefined || Date.parse(expiration) > now;
 
-export const isAdministrator = (client: ClientRecord) =>
-  client.roleIds.some((role) => sameId(role, TENANT_ADMINISTRATOR_ROLE_ID));
-
 export class Store {
   readonly stats: Stats = {
     requests: 0,
@@ -114,8 +112,30 @@ export class Store {
 
   addTenant(id: string): string {
     if (this.tenants.has(key(id))) throw new Error(`tenant ${id} exists already`);
-    this.tenants.set(key(id), { id, clients: new Map() });
+    const created = new Date().toISOString();
+    this.tenants.set(key(id), { id, created, clients: new Map(), roles: new TenantRoles(id) });
     return id;
+  }
+
+  /** The tenant, or a 404. */
+  tenant(id: string): Tenant {
+    const tenant = this.tenants.get(key(id));
+    if (!tenant) throw new ApiError(404, "Tenant not found", `No tenant ${id}.`, "Check the tenant id.");
+    return tenant;
+  }
+
+  /** Gone from the tenant's list and from every client that held it. */
+  removeRole(tenantId: string, roleId: string): void {
+    const tenant = this.tenant(tenantId);
+    tenant.roles.remove(roleId);
+    for (const client of tenant.clients.values())
+      client.roleIds = client.roleIds.filter((id) => !sameId(id, roleId));
+  }
+
+  /** Whether the client holds its tenant's role of the Tenant Administrator type. */
+  isAdministrator(client: ClientRecord): boolean {
+    const role = this.tenant(client.tenantId).roles.ofType(ROLE_TYPE_IDS.tenantAdministrator);
+    return role !== undefined && client.roleIds.some((id) => sameId(id, role.id));
   }
 
   hasTenant(id: string): boolean {
@@ -129,6 +149,7 @@ export class Store {
 
   createClient(tenantId: string, id: string, settings: ClientSettings, first: SecretSpec) {
     const tenant = this.tenant(tenantId);
+    tenant.roles.checkAssignment(settings.roleIds);
     if (this.clients.has(key(id)))
       throw new ApiError(
         409,
@@ -155,6 +176,7 @@ export class Store {
   }
 
   updateClient(client: ClientRecord, settings: ClientSettings): void {
+    this.tenant(client.tenantId).roles.checkAssignment(settings.roleIds);
     Object.assign(client, settings);
   }
 
@@ -230,11 +252,5 @@ export class Store {
     if (found && found.expiresAt <= now) this.tokens.delete(token);
     if (!found || found.expiresAt <= now) return undefined;
     return this.clients.get(key(found.client.id)) === found.client ? found.client : undefined;
-  }
-
-  private tenant(id: string): Tenant {
-    const tenant = this.tenants.get(key(id));
-    if (!tenant) throw new ApiError(404, "Tenant not found", `No tenant ${id}.`, "Check the tenant id.");
-    return tenant;
   }
 }

@@ -1,63 +1,6 @@
-import { afterEach, describe, expect, it } from "vitest";
-import {
-  ENDLESS_TOTAL_COUNT,
-  MAX_DESCRIPTION_LENGTH,
-  OcsSimulator,
-  TENANT_MEMBER_ROLE_ID,
-} from "../../simulator/ocs/server.ts";
-import { requestToken } from "../../support/credentials.ts";
-
-const running: OcsSimulator[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop()));
-});
-
-async function start() {
-  const sim = await OcsSimulator.start();
-  running.push(sim);
-  const tenant = sim.addTenant();
-  return { sim, tenant, base: `${sim.url}/api/v1/Tenants/${tenant}/ClientCredentialClients` };
-}
-
-const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();
-
-/** A client_credentials grant at the simulator's token endpoint (form post). */
-const tokenRequest = (sim: OcsSimulator, clientId: string, secret: string) =>
-  requestToken(`${sim.url}/identity/connect/token`, clientId, secret, "post");
-
-async function tokenFor(sim: OcsSimulator, credential: { clientId: string; secret: string }) {
-  const { status, body } = await tokenRequest(sim, credential.clientId, credential.secret);
-  expect(status).toBe(200);
-  return body.access_token as string;
-}
-
-async function call(url: string, token: string | undefined, method = "GET", body?: unknown) {
-  const response = await fetch(url, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
-}
-
-const secretBody = (description = "rotor") => ({
-  Description: description,
-  Expiration: inAnHour(),
-  Expires: true,
-});
-
-function expectErrorBody(body: unknown) {
-  expect(body).toEqual({
-    OperationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
-    Error: expect.any(String),
-    Reason: expect.any(String),
-    Resolution: expect.any(String),
-  });
-}
+import { describe, expect, it } from "vitest";
+import { ENDLESS_TOTAL_COUNT, MAX_DESCRIPTION_LENGTH } from "../../simulator/ocs/server.ts";
+import { call, expectErrorBody, inAnHour, secretBody, start, tokenFor, tokenRequest } from "./ocs-helpers.ts";
 
 describe("the OCS simulator's identity server", () => {
   it("publishes its token endpoint in the discovery document", async () => {
@@ -125,7 +68,7 @@ describe("the OCS simulator's client API, as tenant administrator", () => {
       Name: "orders",
       Enabled: true,
       AccessTokenLifetime: 900,
-      RoleIds: [TENANT_MEMBER_ROLE_ID],
+      RoleIds: [sim.memberRoleId(tenant)],
       SecretDescription: "first",
       SecretExpirationDate: inAnHour(),
     };
@@ -141,7 +84,7 @@ describe("the OCS simulator's client API, as tenant administrator", () => {
         Name: "orders",
         Enabled: true,
         AccessTokenLifetime: 900,
-        RoleIds: [TENANT_MEMBER_ROLE_ID],
+        RoleIds: [sim.memberRoleId(tenant)],
         Tags: [],
       },
     });
@@ -151,7 +94,7 @@ describe("the OCS simulator's client API, as tenant administrator", () => {
 
     const again = await call(base, admin, "POST", creation);
     expect(again.status).toBe(409);
-    expectErrorBody(again.body);
+    expectErrorBody(again);
     expect(sim.stats.clientCreations.get(id)).toBe(1);
 
     const withoutRoles = await call(base, admin, "POST", { ...creation, Id: undefined, RoleIds: [] });
@@ -196,7 +139,7 @@ describe("the OCS simulator's client API, as tenant administrator", () => {
     }
     const eleventh = await call(`${base}/${client.clientId}/Secrets`, admin, "POST", secretBody());
     expect(eleventh.status).toBe(400);
-    expectErrorBody(eleventh.body);
+    expectErrorBody(eleventh);
     expect(sim.stats.maxSecretsSeen.get(client.clientId)).toBe(10);
   });
 
@@ -250,59 +193,6 @@ describe("the OCS simulator's client API, as tenant administrator", () => {
   });
 });
 
-describe("the OCS simulator's client API, as the client itself", () => {
-  it("lets a client add, list and delete its own secrets, and nothing else", async () => {
-    const { sim, tenant, base } = await start();
-    const client = sim.addClient(tenant);
-    const other = sim.addClient(tenant);
-    const self = await tokenFor(sim, client);
-    const own = `${base}/${client.clientId}`;
-
-    expect((await call(own, self)).body.Id).toBe(client.clientId);
-    const added = await call(`${own}/Secrets`, self, "POST", secretBody("next"));
-    expect(added.status).toBe(201);
-    expect(added.body).toMatchObject({
-      Id: 2,
-      Description: "next",
-      Expires: true,
-      Secret: expect.any(String),
-    });
-    expect((await call(`${own}/Secrets`, self)).body).toHaveLength(2);
-    expect((await call(`${own}/Secrets/${client.secretId}`, self, "DELETE")).status).toBe(204);
-
-    for (const [url, method] of [
-      [`${base}/${other.clientId}`, "GET"],
-      [`${base}/${other.clientId}/Secrets`, "GET"],
-      [`${base}/${other.clientId}/Secrets`, "POST"],
-      [base, "GET"],
-      [base, "POST"],
-      [own, "DELETE"],
-    ] as const) {
-      const refused = await call(url, self, method, method === "POST" ? secretBody() : undefined);
-      expect([url, method, refused.status]).toEqual([url, method, 403]);
-      expectErrorBody(refused.body);
-    }
-  });
-
-  it("answers 401 without a valid token, 403 in another tenant and 404 for an unknown tenant", async () => {
-    const { sim, tenant, base } = await start();
-    const admin = await tokenFor(sim, sim.addAdminClient(tenant));
-    const other = sim.addTenant();
-    expect((await call(base, undefined)).status).toBe(401);
-    const bogus = await call(base, "not-a-token");
-    expect(bogus.status).toBe(401);
-    expectErrorBody(bogus.body);
-    expect((await call(`${sim.url}/api/v1/Tenants/${other}/ClientCredentialClients`, admin)).status).toBe(
-      403,
-    );
-    const unknown = await call(
-      `${sim.url}/api/v1/Tenants/${crypto.randomUUID()}/ClientCredentialClients`,
-      admin,
-    );
-    expect(unknown.status).toBe(404);
-  });
-});
-
 describe("the OCS simulator's faults", () => {
   it("answers 429 with Retry-After", async () => {
     const { sim, tenant, base } = await start();
@@ -311,7 +201,7 @@ describe("the OCS simulator's faults", () => {
     const throttled = await call(base, admin);
     expect(throttled.status).toBe(429);
     expect(throttled.headers.get("retry-after")).toBe("7");
-    expectErrorBody(throttled.body);
+    expectErrorBody(throttled);
     expect(sim.stats.injectedFailures).toBe(1);
   });
 

@@ -14,7 +14,7 @@ import {
 import { RoleDirectory } from "../../../../src/issuers/ocs/role-directory.ts";
 import { Throttle } from "../../../../src/issuers/ocs/throttle.ts";
 import { TokenSource } from "../../../../src/issuers/ocs/tokens.ts";
-import { ENDLESS_TOTAL_COUNT, OcsSimulator, TENANT_MEMBER_ROLE_ID } from "../../../simulator/ocs/server.ts";
+import { ENDLESS_TOTAL_COUNT, OcsSimulator } from "../../../simulator/ocs/server.ts";
 import { startSecretCollector } from "../../../support/issuers.ts";
 
 let sim: OcsSimulator;
@@ -73,7 +73,7 @@ describe("OcsIssuer with an administrator client", () => {
     const first = await issuer.createClient({
       clientId,
       name: "orders",
-      roleIds: [TENANT_MEMBER_ROLE_ID],
+      roleIds: [sim.memberRoleId(tenantId)],
       ownerUid: OWNER,
       firstSecret: { description: "orders (rotor:x:1)", expiration: in2h() },
     });
@@ -90,7 +90,7 @@ describe("OcsIssuer with an administrator client", () => {
       issuer.createClient({
         clientId,
         name: "again",
-        roleIds: [TENANT_MEMBER_ROLE_ID],
+        roleIds: [sim.memberRoleId(tenantId)],
         ownerUid: OWNER,
         firstSecret: { description: "x", expiration: in2h() },
       }),
@@ -205,7 +205,7 @@ describe("OcsIssuer with self authentication", () => {
       issuer.createClient({
         clientId: crypto.randomUUID(),
         name: "x",
-        roleIds: [TENANT_MEMBER_ROLE_ID],
+        roleIds: [sim.memberRoleId(tenantId)],
         ownerUid: OWNER,
         firstSecret: { description: "x", expiration: in2h() },
       }),
