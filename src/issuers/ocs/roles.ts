@@ -88,11 +88,19 @@ export function defaultRoles(policy: ClientRolesSpec, roles: TenantRole[]): Gran
 
 /** The roles a client gets for `requested` (spec.roleIds), or a RoleError. */
 export function rolesFor(requested: string[], policy: ClientRolesSpec, roles: TenantRole[]): GrantedRole[] {
-  const defaults = defaultRoles(policy, roles);
-  if (requested.length === 0) return defaults;
+  if (requested.length === 0) return defaultRoles(policy, roles);
+  // A default or allowed role the tenant lacks allows nothing, and blocks no other request: the
+  // issuer's ClientRoles condition reports it to its owner.
   const allowed: GrantedRole[] = [
-    ...defaults,
-    ...(policy.allowed ?? []).map((ref) => findRole(ref, roles, "the issuer's spec.ocs.clientRoles.allowed")),
+    memberRole(roles),
+    ...[...(policy.default ?? []), ...(policy.allowed ?? [])].flatMap((ref) => {
+      try {
+        return [findRole(ref, roles, "spec.ocs.clientRoles")];
+      } catch (error) {
+        if (error instanceof RoleError) return [];
+        throw error;
+      }
+    }),
   ];
   const asked = requested.map((id) => {
     const role = findRole({ id }, roles, "spec.roleIds");

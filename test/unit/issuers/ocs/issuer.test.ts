@@ -4,18 +4,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IssuerError } from "../../../../src/issuers/issuer.ts";
-import { OcsHttp } from "../../../../src/issuers/ocs/http.ts";
 import {
   MAX_LISTED_SECRETS,
   type OcsAuth,
   OcsIssuer,
   type OcsTenant,
 } from "../../../../src/issuers/ocs/issuer.ts";
-import { RoleDirectory } from "../../../../src/issuers/ocs/role-directory.ts";
-import { Throttle } from "../../../../src/issuers/ocs/throttle.ts";
 import { TokenSource } from "../../../../src/issuers/ocs/tokens.ts";
 import { ENDLESS_TOTAL_COUNT, OcsSimulator } from "../../../simulator/ocs/server.ts";
 import { startSecretCollector } from "../../../support/issuers.ts";
+import { ocsTenant } from "../../../support/ocs.ts";
 
 let sim: OcsSimulator;
 let tenantId: string;
@@ -28,26 +26,8 @@ beforeAll(async () => {
 });
 afterAll(() => sim.stop());
 
-function tenant(overrides: Partial<OcsTenant> = {}, at: OcsSimulator = sim): OcsTenant {
-  const http = new OcsHttp({
-    timeoutMs: 2000,
-    callTimeoutMs: 20_000,
-    maxAttempts: 4,
-    backoff: { baseMs: 1, maxMs: 10 },
-    maxRetryAfterMs: 5000,
-    throttle: new Throttle({ maxConcurrent: 4, perSecond: 1000 }),
-  });
-  return {
-    url: at.url,
-    tenantId,
-    http,
-    tokens: new TokenSource(http, at.url),
-    accessTokenLifetimeSeconds: undefined,
-    clientRoles: {},
-    roles: new RoleDirectory(),
-    ...overrides,
-  };
-}
+const tenant = (overrides: Partial<OcsTenant> = {}, at: OcsSimulator = sim): OcsTenant =>
+  ocsTenant(at, tenantId, overrides);
 
 const asAdmin = (secret = admin.secret): OcsAuth => ({
   mode: "admin",

@@ -83,6 +83,15 @@ describe("the roles a created client gets", () => {
       { allowed: [{ name: "Writers" }] },
       [member, writers],
     ],
+    [
+      "asked for an allowed role while a default and another allowed role are missing from the tenant",
+      [writers.id],
+      {
+        default: [{ name: "Auditors" }],
+        allowed: [{ name: "Writers" }, { id: "66666666-6666-4666-8666-666666666666" }],
+      },
+      [member, writers],
+    ],
   ];
   it.each(granted)("%s", (_, requested, policy, expected) => {
     expect(rolesFor(requested, policy, tenant)).toEqual(named(...expected));
@@ -122,12 +131,12 @@ describe("the roles a created client gets", () => {
       `spec.ocs.clientRoles.default names role "Auditors", which the tenant does not have`,
     ],
     [
-      "an allowed role the tenant does not have",
+      "a role whose allowing entry names a role the tenant does not have",
       [writers.id],
       { allowed: [{ id: "66666666-6666-4666-8666-666666666666" }] },
       tenant,
-      "RoleNotFound",
-      "spec.ocs.clientRoles.allowed names role id 66666666",
+      "RoleNotAllowed",
+      `asks for role "Writers" (${writers.id}), which the issuer does not give`,
     ],
     [
       "a tenant without a Member role",
