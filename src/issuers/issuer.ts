@@ -15,6 +15,8 @@ export interface IssuerSecret {
 /** A newly minted secret: the only moment its value exists outside the issuer's hash. */
 export interface MintedSecret extends IssuerSecret {
   value: string;
+  /** The client to log in with, where the issuer registers a client per secret; absent: the ClientCredential's client. */
+  clientId?: string;
 }
 
 export interface SecretRequest {
@@ -61,6 +63,11 @@ export interface Issuer {
    * make a stray client in a tenant).
    */
   readonly createsNamedClients: boolean;
+  /**
+   * Whether each secret is a client of its own (OAuth2 registration): the secret's id is then the
+   * client id workloads log in with, and the ClientCredential's client id names its group.
+   */
+  readonly clientPerSecret?: boolean;
   /** The longest description the issuer accepts. */
   readonly maxDescriptionLength: number;
   /**

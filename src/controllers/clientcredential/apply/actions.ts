@@ -7,7 +7,7 @@ import { ANN_ROLLED_OUT_AT, ANN_SUPERSEDED_AT, FINALIZER } from "../../../api/me
 import { IssuerError, type MintedSecret } from "../../../issuers/issuer.ts";
 import { workloadKey } from "../../rollout/consumers.ts";
 import { type Action, describeWithMarker } from "../model.ts";
-import { desiredTarget, restoredVersion } from "../resources.ts";
+import { desiredTarget, loginClientIdOf, restoredVersion } from "../resources.ts";
 import { type ApplyContext, clientIdOf, issuerOf, ownerOf, readContent, snapshotOf } from "./context.ts";
 import { ApplyError } from "./errors.ts";
 import { notes } from "./notes.ts";
@@ -135,6 +135,7 @@ export const handlers: { [T in Action["type"]]: Handler<T> } = {
       {
         ...action,
         clientId: clientIdOf(ctx),
+        loginClientId: loginClientIdOf(issuerOf(ctx).clientPerSecret, action.secretId),
         value,
         tokenUrl: issuerOf(ctx).tokenUrl,
       },
