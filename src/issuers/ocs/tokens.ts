@@ -3,9 +3,11 @@
  * document, and is used only where urls.ts allows secrets to go; tokens are cached until
  * shortly before they expire, one fetch at a time per client.
  */
+
+import { deadlineExceeded, errorDetail, type IssuerHttp } from "../http/http.ts";
+import { STRICT, type UrlPolicy } from "../http/urls.ts";
 import { IssuerError } from "../issuer.ts";
-import { deadlineExceeded, errorDetail, type OcsHttp } from "./http.ts";
-import { checkIssuerUrl, checkTokenEndpoint, STRICT, type UrlPolicy } from "./urls.ts";
+import { checkTenantUrl, checkTokenEndpoint } from "./urls.ts";
 
 export interface Credential {
   clientId: string;
@@ -30,7 +32,7 @@ interface Cached {
 }
 
 export class TokenSource {
-  private readonly http: OcsHttp;
+  private readonly http: IssuerHttp;
   private readonly baseUrl: string;
   private readonly policy: UrlPolicy;
   private endpoint: string | undefined;
@@ -38,7 +40,7 @@ export class TokenSource {
   private readonly cache = new Map<string, Cached>();
   private readonly inFlight = new Map<string, Promise<string>>();
 
-  constructor(http: OcsHttp, baseUrl: string, policy: UrlPolicy = STRICT) {
+  constructor(http: IssuerHttp, baseUrl: string, policy: UrlPolicy = STRICT) {
     this.http = http;
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     this.policy = policy;
@@ -55,7 +57,7 @@ export class TokenSource {
    */
   async tokenEndpoint(signal?: AbortSignal): Promise<string> {
     if (this.endpoint) return this.endpoint;
-    checkIssuerUrl(this.baseUrl, this.policy);
+    checkTenantUrl(this.baseUrl, this.policy);
     this.discovering ??= this.discover().finally(() => {
       this.discovering = undefined;
     });
