@@ -262,3 +262,31 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
+
+/**
+ * Waits for shared work (a discovery, a token fetch) no longer than the caller's own deadline;
+ * the work itself goes on for whoever else waits for it, bounded by its own.
+ */
+export function within<T>(
+  work: Promise<T>,
+  signal: AbortSignal | undefined,
+  what: string,
+  ms: number,
+): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(deadlineExceeded(what, ms));
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(deadlineExceeded(what, ms));
+    signal.addEventListener("abort", abort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", abort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", abort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -4,7 +4,7 @@
  * shortly before they expire, one fetch at a time per client.
  */
 
-import { deadlineExceeded, errorDetail, type IssuerHttp } from "../http/http.ts";
+import { errorDetail, type IssuerHttp, within } from "../http/http.ts";
 import { STRICT, type UrlPolicy } from "../http/urls.ts";
 import { IssuerError } from "../issuer.ts";
 import { checkTenantUrl, checkTokenEndpoint } from "./urls.ts";
@@ -156,27 +156,4 @@ export class TokenSource {
       `${labelOf(credentials[0] as Credential)} could not authenticate (${reason}): check its client id and secret`,
     );
   }
-}
-
-/**
- * Waits for shared work (a discovery, a token fetch) no longer than the caller's own deadline;
- * the work itself goes on for whoever else waits for it, bounded by its own.
- */
-function within<T>(work: Promise<T>, signal: AbortSignal | undefined, what: string, ms: number): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) return Promise.reject(deadlineExceeded(what, ms));
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => reject(deadlineExceeded(what, ms));
-    signal.addEventListener("abort", abort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener("abort", abort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", abort);
-        reject(error);
-      },
-    );
-  });
 }
