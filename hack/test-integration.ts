@@ -34,6 +34,9 @@ const SECONDS: Record<string, number> = {
   "security/clocks.test.ts": 28,
   "ship/flags.test.ts": 26,
   "hydra.test.ts": 3,
+  "oauth2/issuer.test.ts": 5,
+  "oauth2/recovery.test.ts": 5,
+  "oauth2/refusals.test.ts": 5,
 };
 
 const root = join(import.meta.dirname, "..");

@@ -1,6 +1,6 @@
 /**
  * What Rotor needs from an identity provider. One implementation per folder
- * (`embedded`, `ocs`); the controllers know nothing else about issuers.
+ * (`embedded`, `ocs`, `oauth2`); the controllers know nothing else about issuers.
  */
 import type { GrantedRole } from "../api/issuer.ts";
 
@@ -15,7 +15,10 @@ export interface IssuerSecret {
 /** A newly minted secret: the only moment its value exists outside the issuer's hash. */
 export interface MintedSecret extends IssuerSecret {
   value: string;
-  /** The client to log in with, where the issuer registers a client per secret; absent: the ClientCredential's client. */
+  /**
+   * The client to log in with, where the issuer registers a client per secret; absent: the
+   * ClientCredential's client.
+   */
   clientId?: string;
 }
 
@@ -64,8 +67,9 @@ export interface Issuer {
    */
   readonly createsNamedClients: boolean;
   /**
-   * Whether each secret is a client of its own (OAuth2 registration): the secret's id is then the
-   * client id workloads log in with, and the ClientCredential's client id names its group.
+   * Whether each secret is a client of its own (OAuth2 servers with client registration): the
+   * ClientCredential's client id names a group of clients, and MintedSecret.clientId is the
+   * one to log in with.
    */
   readonly clientPerSecret?: boolean;
   /** The longest description the issuer accepts. */

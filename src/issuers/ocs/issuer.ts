@@ -7,6 +7,7 @@
  * administrator's own client, whoever asks.
  */
 import type { GrantedRole } from "../../api/issuer.ts";
+import { errorDetail } from "../http/http.ts";
 import {
   type ClientRequest,
   type Issuer,
@@ -18,7 +19,6 @@ import {
 } from "../issuer.ts";
 import { ADMINISTRATOR, type OcsAuth, type OcsTenant, sameClientId, TenantApi } from "./api.ts";
 import { type CheckResult, checkTenant } from "./check.ts";
-import { errorDetail } from "./http.ts";
 import { readPages } from "./pages.ts";
 import { RoleError, rolesFor } from "./roles.ts";
 
