@@ -35,7 +35,7 @@ const SECONDS: Record<string, number> = {
   "ship/flags.test.ts": 26,
   "hydra.test.ts": 3,
   "oauth2/issuer.test.ts": 5,
-  "oauth2/recovery.test.ts": 5,
+  "oauth2/recovery.test.ts": 7,
   "oauth2/refusals.test.ts": 5,
 };
 

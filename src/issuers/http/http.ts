@@ -56,6 +56,12 @@ export interface IssuerResponse {
   body: unknown;
 }
 
+/**
+ * A request that provably never reached the server (connection refused, host not found): a
+ * caller that recorded an intent to create something may forget it.
+ */
+export class NeverSent extends IssuerError {}
+
 /** An answer longer than allowed: Rotor stopped reading it. */
 class BodyTooLarge extends Error {}
 
@@ -119,7 +125,7 @@ export class IssuerHttp {
         this.options.onAttempt?.(request.method, code);
         const unknownOutcome = !NOT_SENT.has(code);
         if (last || (unknownOutcome && !request.repeatable)) {
-          throw new IssuerError(
+          throw new (unknownOutcome ? IssuerError : NeverSent)(
             "Unavailable",
             `could not ${request.what}: ${describeNetwork(code)} from ${new URL(request.url).host}${
               unknownOutcome && !request.repeatable ? " (outcome unknown; not repeated)" : ""

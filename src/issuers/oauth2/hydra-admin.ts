@@ -31,10 +31,12 @@ export function nextPageToken(link: string | null): string | undefined {
 export class HydraAdmin {
   private readonly http: IssuerHttp;
   private readonly base: string;
+  private readonly pageSize: number;
 
-  constructor(http: IssuerHttp, adminUrl: string) {
+  constructor(http: IssuerHttp, adminUrl: string, pageSize = PAGE_SIZE) {
     this.http = http;
     this.base = baseOf(adminUrl);
+    this.pageSize = pageSize;
   }
 
   /**
@@ -48,7 +50,7 @@ export class HydraAdmin {
     const ids: string[] = [];
     let token: string | undefined;
     for (;;) {
-      const query = new URLSearchParams({ page_size: String(PAGE_SIZE), client_name: clientName });
+      const query = new URLSearchParams({ page_size: String(this.pageSize), client_name: clientName });
       if (token !== undefined) query.set("page_token", token);
       const response = await this.http.send({
         method: "GET",
@@ -69,7 +71,7 @@ export class HydraAdmin {
           `could not ${what}: more than ${MAX_NAMED_CLIENTS} clients have that name; Rotor stopped reading`,
         );
       token = nextPageToken(response.headers.get("link"));
-      if (page.length < PAGE_SIZE || token === undefined) return ids;
+      if (page.length < this.pageSize || token === undefined) return ids;
     }
   }
 

@@ -14,7 +14,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { clientCredentialsToken } from "../http/client-token.ts";
-import type { IssuerResponse } from "../http/http.ts";
+import { type IssuerResponse, NeverSent } from "../http/http.ts";
 import {
   type ClientRequest,
   type Issuer,
@@ -136,7 +136,8 @@ export class RegistrationIssuer implements Issuer {
         signal: AbortSignal.timeout(left),
       });
     } catch (error) {
-      // The outcome is unknown: the intent stays, to be found once no answer can come.
+      // Otherwise the outcome is unknown: the intent stays, to be found once no answer can come.
+      if (error instanceof NeverSent) await this.dropIntent(groupId, nonce);
       throw withoutSecrets(error, [initialAccessToken]);
     }
     if (response.status >= 400 && response.status < 500) {

@@ -5,7 +5,12 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { IssuerHttp, type IssuerRequest, retryAfterMs } from "../../../../src/issuers/http/http.ts";
+import {
+  IssuerHttp,
+  type IssuerRequest,
+  NeverSent,
+  retryAfterMs,
+} from "../../../../src/issuers/http/http.ts";
 import { Throttle } from "../../../../src/issuers/http/throttle.ts";
 import { IssuerError } from "../../../../src/issuers/issuer.ts";
 
@@ -143,8 +148,20 @@ describe("IssuerHttp", () => {
     await new Promise((resolve) => server?.close(resolve));
     server = undefined;
     const { client, outcomes } = http({ maxAttempts: 3 });
-    await expect(client.send(request(closed.url, "POST"))).rejects.toThrow(/connection refused/);
+    const error = await client.send(request(closed.url, "POST")).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/connection refused/);
+    // Provably never sent: whoever recorded an intent to create something may forget it.
+    expect(error).toBeInstanceOf(NeverSent);
     expect(outcomes).toEqual(["ECONNREFUSED", "ECONNREFUSED", "ECONNREFUSED"]);
+  });
+
+  it("does not take a POST whose connection dropped for one never sent", async () => {
+    const server = await scripted(["drop"]);
+    const { client } = http();
+    const error = await client.send(request(server.url, "POST")).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IssuerError);
+    expect(error).not.toBeInstanceOf(NeverSent);
+    expect((error as Error).message).toContain("outcome unknown");
   });
 
   it("returns 4xx answers to the caller without retrying", async () => {
