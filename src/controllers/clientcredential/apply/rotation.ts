@@ -54,7 +54,9 @@ export async function install(
   };
   const verifiedAtOnce = (await issuerOf(ctx).verify(loginOf(content), content.value)).ok;
   const version = desiredVersion(ownerOf(ctx), snapshot.cc.spec, snapshot.secretName, content, {
-    createdAt: isoSeconds(ctx.now),
+    // To the millisecond: two secrets minted within one second are still ordered, whatever their
+    // ids (a client per secret has random ids).
+    createdAt: ctx.now.toISOString(),
     mintId: meta.mintId,
     rotateRequest: meta.rotateRequest,
     activatedAt: verifiedAtOnce ? isoSeconds(ctx.now) : undefined,
