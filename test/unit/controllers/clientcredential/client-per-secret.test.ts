@@ -34,6 +34,7 @@ describe("a client per secret", () => {
     const version = desiredVersion(owner, spec, "svc", content, {
       createdAt: "2026-11-28T01:16:18.164Z",
       mintId: "m",
+      rotateRequest: undefined,
     });
     expect(text(version.data, "client_id")).toBe(client);
     expect(version.metadata?.annotations?.["rotor.dev/client-id"]).toBe(group);
