@@ -104,8 +104,11 @@ export interface Issuer {
   listSecrets(clientId: string): Promise<IssuerSecret[]>;
   /** IssuerError SlotsExhausted at the issuer's limit. */
   mintSecret(clientId: string, request: SecretRequest): Promise<MintedSecret>;
-  /** Idempotent: revoking a secret that is gone succeeds. */
-  revokeSecret(clientId: string, secretId: string): Promise<void>;
+  /**
+   * Idempotent: revoking a secret that is gone succeeds. Returns why the secret may still be
+   * live at the issuer, where Rotor could not make sure (a registration whose answer was lost).
+   */
+  revokeSecret(clientId: string, secretId: string): Promise<string | undefined>;
   /** Asks the token endpoint for a token with this secret (client_credentials grant). */
   verify(clientId: string, secret: string): Promise<VerifyResult>;
 }

@@ -211,22 +211,26 @@ export class RegistrationIssuer implements Issuer {
   }
 
   /** Idempotent: a client or intent that is gone is revoked already. */
-  async revokeSecret(groupId: string, secretId: string): Promise<void> {
+  async revokeSecret(groupId: string, secretId: string): Promise<string | undefined> {
     const group = await this.store.read(groupId);
-    if (!group) return;
+    if (!group) return undefined;
     const signal = this.server.http.deadline();
     const nonce = nonceOf(secretId);
     let matches: (entry: Entry) => boolean;
+    let left: string | undefined;
     if (nonce !== undefined) {
       const intent = group.entries.find((e) => e.state === "unconfirmed" && e.nonce === nonce);
-      if (!intent) return;
+      if (!intent) return undefined;
       await deleteLost(this.server, intent.clientName, group.entries, signal);
+      left = this.findsLostClients
+        ? undefined
+        : `a registration's answer was lost, so a client named "${intent.clientName}" may be left at the server: without spec.oauth2.hydraAdminUrl Rotor cannot find it. Look for it by that name and delete it`;
       matches = (e) => e.state === "unconfirmed" && e.nonce === nonce;
     } else {
       const entry = group.entries.find(
         (e): e is RegisteredEntry => e.state === "registered" && e.clientId === secretId,
       );
-      if (!entry) return;
+      if (!entry) return undefined;
       await deleteRegistered(this.server, entry, signal);
       matches = (e) => e.state === "registered" && e.clientId === secretId;
     }
@@ -238,6 +242,7 @@ export class RegistrationIssuer implements Issuer {
       .catch((error: unknown) => {
         if (!(error instanceof IssuerError && error.kind === "ClientNotFound")) throw error;
       });
+    return left;
   }
 
   /** Deletes every client of the group, then its record. */

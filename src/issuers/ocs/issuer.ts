@@ -225,7 +225,7 @@ export class OcsIssuer implements Issuer {
     return minted(body.Secret, body.Id, body.Description, body.Expiration, request, what);
   }
 
-  async revokeSecret(clientId: string, secretId: string): Promise<void> {
+  async revokeSecret(clientId: string, secretId: string): Promise<undefined> {
     const what = `delete secret ${secretId} of client ${clientId}`;
     const signal = await this.begin(clientId);
     const response = await this.api.call(

@@ -113,7 +113,8 @@ export const handlers: { [T in Action["type"]]: Handler<T> } = {
   },
 
   async revoke(ctx, action) {
-    await issuerOf(ctx).revokeSecret(clientIdOf(ctx), action.secretId);
+    const uncertain = await issuerOf(ctx).revokeSecret(clientIdOf(ctx), action.secretId);
+    if (uncertain) ctx.record(notes.revocationUncertain(action.secretId, uncertain));
     if (action.versionName) await ctx.writer.deleteSecret(key(ctx, action.versionName));
     ctx.record(notes.revoked(action.secretId, action.reason));
   },
