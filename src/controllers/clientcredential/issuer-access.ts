@@ -1,10 +1,11 @@
 /**
  * Which issuer a ClientCredential uses, and whether it may: no issuerRef means the embedded
  * issuer; a CredentialIssuer must be in the same namespace; a ClusterCredentialIssuer may
- * restrict namespaces with a label selector. An OCS issuer's Secret is read only from the
- * issuer's namespace (a ClusterCredentialIssuer's: Rotor's), never from the ClientCredential's.
- * A client named in spec.clientId must be one the issuer lets the namespace name
- * (spec.ocs.namedClients), and never the administrator client the issuer authenticates as.
+ * restrict namespaces with a label selector. An OCS or OAuth2 issuer's Secrets are read only
+ * from the issuer's namespace (a ClusterCredentialIssuer's: Rotor's), never from the
+ * ClientCredential's. At OCS, a client named in spec.clientId must be one the issuer lets the
+ * namespace name (spec.ocs.namedClients), and never the administrator client the issuer
+ * authenticates as; an OAuth2 issuer registers every client itself, so none can be named.
  */
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import type { ClientCredentialSpec } from "../../api/clientcredential.ts";

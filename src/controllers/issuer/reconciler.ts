@@ -1,8 +1,8 @@
 /**
  * The issuer controller: for every CredentialIssuer and ClusterCredentialIssuer, checks that
- * Rotor can work with the issuer (discovery, the administrator's token, one read of the
- * tenant) and reports it in `Ready`, on change and every `recheckMs`. ClientCredentials that
- * use an issuer are woken when its readiness changes.
+ * Rotor can work with the issuer (OCS: ocs/check.ts; OAuth2 registration: oauth2/check.ts) and
+ * reports it in `Ready`, on change and every `recheckMs`. ClientCredentials that use an issuer
+ * are woken when its readiness changes.
  */
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { parseDuration } from "../../api/duration.ts";

@@ -177,6 +177,28 @@ describe("a ClientCredential on it", () => {
     expect(most).toBeLessThanOrEqual(2);
   });
 
+  it("says why when the server refuses to register, and registers nothing", {
+    timeout: 120_000,
+  }, async () => {
+    await createIssuer(
+      { namespace: ns.name, name: "closed" },
+      { oauth2: { issuerUrl: hydra.issuerUrl, registrationEndpoint: `${hydra.publicUrl}/oauth2/nowhere` } },
+    );
+    await createClientCredential(ns.name, "refused", {
+      issuerRef: { kind: "CredentialIssuer", name: "closed" },
+      rollout: { strategy: "None" },
+    });
+    const refused = await eventually("the refusal", async () => {
+      const cc = await getClientCredential(ns.name, "refused");
+      const ready = cc?.status?.conditions?.find((c) => c.type === "Ready");
+      return ready?.status === "False" && ready.reason === "IssuerError" ? ready : undefined;
+    });
+    expect(refused.message).toContain("404");
+    expect(await readSecret(ns.name, "refused")).toBeUndefined();
+    const uid = (await getClientCredential(ns.name, "refused"))?.metadata.uid as string;
+    expect((await listClients(hydra.adminUrl)).filter((c) => c.client_name?.includes(uid))).toEqual([]);
+  });
+
   it("never shows a secret value in Rotor's output", () => {
     const output = rotor.output();
     expect(values.size).toBeGreaterThan(3);
