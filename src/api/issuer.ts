@@ -10,6 +10,7 @@ import {
   patternString,
   secretKey,
 } from "./fields.ts";
+import { registrationIssuer } from "./registration-issuer.ts";
 
 const exactlyOne = (fields: string[], what: string) =>
   cel({
@@ -152,6 +153,7 @@ const embedded = z
 const issuerKinds = {
   ocs: ocs.optional(),
   embedded: embedded.optional(),
+  oauth2: registrationIssuer.optional(),
 };
 const ISSUER_KIND_FIELDS = Object.keys(issuerKinds);
 
@@ -169,9 +171,17 @@ const ONE_WAY_MESSAGE =
   "each namedClients[] of a ClusterCredentialIssuer needs exactly one of namespaces or namespaceSelector ({} for every namespace the issuer admits)";
 const oneWay = (rule: Rule) => (rule.namespaces === undefined) !== (rule.namespaceSelector === undefined);
 
+/**
+ * Rotor sends unauthenticated DELETEs to Hydra's admin API: only a cluster administrator may
+ * say where, or a namespace could aim them at any service Rotor can reach.
+ */
+const NO_ADMIN_URL_MESSAGE =
+  "oauth2.hydraAdminUrl is for ClusterCredentialIssuers: Rotor would send deletions there, so only a cluster administrator may name it";
+
 export const credentialIssuerSpec = z
   .object(issuerKinds)
   .refine((spec) => rulesOf(spec).every(noNamespaces), NO_NAMESPACES_MESSAGE)
+  .refine((spec) => spec.oauth2?.hydraAdminUrl === undefined, NO_ADMIN_URL_MESSAGE)
   .meta({
     description: "Where secrets are minted. Set exactly one issuer kind.",
     "x-kubernetes-validations": [
@@ -180,6 +190,11 @@ export const credentialIssuerSpec = z
         rule: `!(${NAMED_CLIENTS}) || self.ocs.namedClients.all(r, !has(r.namespaces) && !has(r.namespaceSelector))`,
         message: NO_NAMESPACES_MESSAGE,
         fieldPath: ".ocs.namedClients",
+      },
+      {
+        rule: "!has(self.oauth2) || !has(self.oauth2.hydraAdminUrl)",
+        message: NO_ADMIN_URL_MESSAGE,
+        fieldPath: ".oauth2.hydraAdminUrl",
       },
     ],
   });

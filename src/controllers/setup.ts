@@ -9,6 +9,8 @@ import { CLIENT_CREDENTIAL, GROUP, VERSION } from "../api/group.ts";
 import { LABEL_MANAGED_BY, LABEL_ROLE, MANAGED_BY } from "../api/metadata.ts";
 import type { Flags } from "../flags.ts";
 import type { Issuer } from "../issuers/issuer.ts";
+import { RegistrationStore } from "../issuers/oauth2/registrations.ts";
+import { RegistrationServers } from "../issuers/oauth2/servers.ts";
 import { OcsTenants } from "../issuers/ocs/tenants.ts";
 import { definitionDeleting } from "../runtime/definition.ts";
 import type { EventRecorder } from "../runtime/events.ts";
@@ -22,6 +24,7 @@ import type { CredentialMetrics } from "./clientcredential/metrics.ts";
 import { Observer } from "./clientcredential/observe.ts";
 import { ClientCredentialReconciler } from "./clientcredential/reconciler.ts";
 import type { ClientCredentialObject } from "./clientcredential/resources.ts";
+import type { IssuerConnections } from "./issuer/connections.ts";
 import { IssuerMetrics } from "./issuer/metrics.ts";
 import { IssuerReconciler } from "./issuer/reconciler.ts";
 import { clientCredentialsUsing, issuerGroup, issuerWatches } from "./issuer/watches.ts";
@@ -43,7 +46,7 @@ export interface ControllerDependencies {
 
 export function setUpControllers(manager: Manager, deps: ControllerDependencies): void {
   const { kc, flags, log, events, metrics, embedded } = deps;
-  const tenants = ocsTenants(kc, flags, deps.registry);
+  const connections = issuerConnections(kc, flags, deps.registry);
   const now = () => new Date();
   const { plural } = CLIENT_CREDENTIAL;
   const credentials = manager.informer<ClientCredentialObject>({
@@ -95,7 +98,7 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
           observer: new Observer(
             kc,
             { credentials, secrets: ownSecrets.of, expectations },
-            new IssuerResolver(kc, embedded, tenants, flags.namespace),
+            new IssuerResolver(kc, embedded, connections, flags.namespace),
             (clientId, self) => holders.holderOther(clientId, self),
             definitionDeleting(kc, `${CLIENT_CREDENTIAL.plural}.${GROUP}`),
           ),
@@ -148,7 +151,7 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
     // A failed check is retried after 5s, doubling up to the check interval.
     backoff: { baseMs: 5000, maxMs: flags.issuerCheckIntervalMs },
     groupOf: issuerGroup,
-    reconciler: new IssuerReconciler(kc, tenants, events, log, {
+    reconciler: new IssuerReconciler(kc, connections, events, log, {
       operatorNamespace: flags.namespace,
       embeddedTokenUrl: embedded.tokenUrl,
       embeddedTokenLifetimeSeconds: flags.tokenLifetimeSeconds,
@@ -163,15 +166,15 @@ export function setUpControllers(manager: Manager, deps: ControllerDependencies)
   });
 }
 
-/** One OCS connection (throttle, token cache) per issuer object, with Rotor's limits. */
-function ocsTenants(kc: KubeConfig, flags: Flags, registry: Registry): OcsTenants {
+/** One connection (throttle, token cache) per issuer object, with Rotor's limits. */
+function issuerConnections(kc: KubeConfig, flags: Flags, registry: Registry): IssuerConnections {
   const requests = new Counter({
     name: "rotor_issuer_requests_total",
-    help: "HTTP requests Rotor made to OCS issuers (every attempt), by issuer, method and outcome.",
+    help: "HTTP requests Rotor made to OCS and OAuth2 issuers (every attempt), by issuer, method and outcome.",
     labelNames: ["issuer", "method", "outcome"],
     registers: [registry],
   });
-  return new OcsTenants(kc, {
+  const options = {
     http: {
       timeoutMs: flags.issuerRequestTimeoutMs,
       callTimeoutMs: flags.issuerCallTimeoutMs,
@@ -184,8 +187,14 @@ function ocsTenants(kc: KubeConfig, flags: Flags, registry: Registry): OcsTenant
       allowInsecure: flags.allowInsecureIssuerUrls,
       allowForeignTokenEndpoint: flags.allowForeignTokenEndpoints,
     },
-    onAttempt: (issuer, method, outcome) => requests.inc({ issuer, method, outcome: outcomeLabel(outcome) }),
-  });
+    onAttempt: (issuer: string, method: string, outcome: string) =>
+      requests.inc({ issuer, method, outcome: outcomeLabel(outcome) }),
+  };
+  return {
+    ocs: new OcsTenants(kc, options),
+    oauth2: new RegistrationServers(kc, options),
+    registrations: new RegistrationStore(kc, flags.namespace),
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * What Rotor needs from an identity provider. One implementation per folder
- * (`embedded`, `ocs`); the controllers know nothing else about issuers.
+ * (`embedded`, `ocs`, `oauth2`); the controllers know nothing else about issuers.
  */
 import type { GrantedRole } from "../api/issuer.ts";
 
@@ -15,6 +15,11 @@ export interface IssuerSecret {
 /** A newly minted secret: the only moment its value exists outside the issuer's hash. */
 export interface MintedSecret extends IssuerSecret {
   value: string;
+  /**
+   * The client to log in with, where the issuer registers a client per secret; absent: the
+   * ClientCredential's client.
+   */
+  clientId?: string;
 }
 
 export interface SecretRequest {
@@ -61,6 +66,12 @@ export interface Issuer {
    * make a stray client in a tenant).
    */
   readonly createsNamedClients: boolean;
+  /**
+   * Whether each secret is a client of its own (OAuth2 servers with client registration): the
+   * ClientCredential's client id names a group of clients, and MintedSecret.clientId is the
+   * one to log in with.
+   */
+  readonly clientPerSecret?: boolean;
   /** The longest description the issuer accepts. */
   readonly maxDescriptionLength: number;
   /**
@@ -93,8 +104,11 @@ export interface Issuer {
   listSecrets(clientId: string): Promise<IssuerSecret[]>;
   /** IssuerError SlotsExhausted at the issuer's limit. */
   mintSecret(clientId: string, request: SecretRequest): Promise<MintedSecret>;
-  /** Idempotent: revoking a secret that is gone succeeds. */
-  revokeSecret(clientId: string, secretId: string): Promise<void>;
+  /**
+   * Idempotent: revoking a secret that is gone succeeds. Returns why the secret may still be
+   * live at the issuer, where Rotor could not make sure (a registration whose answer was lost).
+   */
+  revokeSecret(clientId: string, secretId: string): Promise<string | undefined>;
   /** Asks the token endpoint for a token with this secret (client_credentials grant). */
   verify(clientId: string, secret: string): Promise<VerifyResult>;
 }

@@ -1,8 +1,8 @@
 /** An OCS tenant connection for tests that call the OCS issuer directly, against the simulator. */
-import { OcsHttp } from "../../src/issuers/ocs/http.ts";
+import { IssuerHttp } from "../../src/issuers/http/http.ts";
+import { Throttle } from "../../src/issuers/http/throttle.ts";
 import type { OcsTenant } from "../../src/issuers/ocs/issuer.ts";
 import { RoleDirectory } from "../../src/issuers/ocs/role-directory.ts";
-import { Throttle } from "../../src/issuers/ocs/throttle.ts";
 import { TokenSource } from "../../src/issuers/ocs/tokens.ts";
 import type { OcsSimulator } from "../simulator/ocs/server.ts";
 
@@ -12,7 +12,7 @@ export function ocsTenant(
   tenantId: string,
   overrides: Partial<OcsTenant> = {},
 ): OcsTenant {
-  const http = new OcsHttp({
+  const http = new IssuerHttp({
     timeoutMs: 2000,
     callTimeoutMs: 20_000,
     maxAttempts: 4,

@@ -1,21 +1,25 @@
 /**
  * Which issuer a ClientCredential uses, and whether it may: no issuerRef means the embedded
  * issuer; a CredentialIssuer must be in the same namespace; a ClusterCredentialIssuer may
- * restrict namespaces with a label selector. An OCS issuer's Secret is read only from the
- * issuer's namespace (a ClusterCredentialIssuer's: Rotor's), never from the ClientCredential's.
- * A client named in spec.clientId must be one the issuer lets the namespace name
- * (spec.ocs.namedClients), and never the administrator client the issuer authenticates as.
+ * restrict namespaces with a label selector. An OCS or OAuth2 issuer's Secrets are read only
+ * from the issuer's namespace (a ClusterCredentialIssuer's: Rotor's), never from the
+ * ClientCredential's. At OCS, a client named in spec.clientId must be one the issuer lets the
+ * namespace name (spec.ocs.namedClients), and never the administrator client the issuer
+ * authenticates as; an OAuth2 issuer registers every client itself, so none can be named.
  */
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import type { ClientCredentialSpec } from "../../api/clientcredential.ts";
 import { GROUP, VERSION } from "../../api/group.ts";
 import { clusterCredentialIssuerSpec, credentialIssuerSpec } from "../../api/issuer.ts";
+import type { RegistrationIssuerSpec } from "../../api/registration-issuer.ts";
 import type { Issuer } from "../../issuers/issuer.ts";
+import { RegistrationIssuer } from "../../issuers/oauth2/issuer.ts";
 import { sameClientId } from "../../issuers/ocs/api.ts";
 import { OcsIssuer } from "../../issuers/ocs/issuer.ts";
-import type { Connection, OcsSpec, OcsTenants } from "../../issuers/ocs/tenants.ts";
+import type { Connection, OcsSpec } from "../../issuers/ocs/tenants.ts";
 import { isNotFound, makeClient } from "../../runtime/kube.ts";
 import { describeError } from "../../runtime/log.ts";
+import type { IssuerConnections } from "../issuer/connections.ts";
 import { issuerKey } from "../issuer/keys.ts";
 import { administratorRefusal, type Naming, namedClientRefusal, selects } from "../issuer/named-clients.ts";
 
@@ -30,14 +34,14 @@ export class IssuerResolver {
   private readonly custom: CustomObjectsApi;
   private readonly core: CoreV1Api;
   private readonly embedded: Issuer;
-  private readonly tenants: OcsTenants;
+  private readonly connections: IssuerConnections;
   private readonly operatorNamespace: string;
 
-  constructor(kc: KubeConfig, embedded: Issuer, tenants: OcsTenants, operatorNamespace: string) {
+  constructor(kc: KubeConfig, embedded: Issuer, connections: IssuerConnections, operatorNamespace: string) {
     this.custom = makeClient(kc, CustomObjectsApi);
     this.core = makeClient(kc, CoreV1Api);
     this.embedded = embedded;
-    this.tenants = tenants;
+    this.connections = connections;
     this.operatorNamespace = operatorNamespace;
   }
 
@@ -109,7 +113,7 @@ export class IssuerResolver {
 
   private async forKind(
     what: string,
-    issuerSpec: { embedded?: unknown; ocs?: OcsSpec },
+    issuerSpec: { embedded?: unknown; ocs?: OcsSpec; oauth2?: RegistrationIssuerSpec },
     use: {
       key: string;
       secretNamespace: string;
@@ -119,10 +123,11 @@ export class IssuerResolver {
       namespaceLabels: Record<string, string>;
     },
   ): Promise<Resolved> {
+    if (issuerSpec.oauth2) return this.registration(what, issuerSpec.oauth2, use);
     const ocs = issuerSpec.ocs;
     if (!ocs) return { ok: true, issuer: this.embedded, selfAuth: false };
     const failed = (message: string): Resolved => ({ ok: false, reason: "IssuerError", message });
-    const connection = this.tenants.connect(use.key, ocs, use.secretNamespace);
+    const connection = this.connections.ocs.connect(use.key, ocs, use.secretNamespace);
     if (use.spec.clientId) {
       const naming = {
         issuer: what,
@@ -133,7 +138,7 @@ export class IssuerResolver {
       const refused = await this.refuseNamedClient(ocs, connection, naming);
       if (refused) return refused;
     }
-    const check = this.tenants.lastCheck(use.key);
+    const check = this.connections.ocs.lastCheck(use.key);
     if (check && !check.ok) return failed(`${what} is not Ready (${check.reason}): ${check.message}`);
     try {
       // The token endpoint is written into every target Secret: known before anything is minted.
@@ -161,6 +166,38 @@ export class IssuerResolver {
       ok: true,
       issuer: new OcsIssuer(connection.tenant, { mode: "self", clientId, secrets: use.clientSecrets }),
       selfAuth: true,
+    };
+  }
+
+  /**
+   * An OAuth2 server with client registration: each secret is a client Rotor registers, so a
+   * ClientCredential cannot name a client of its own.
+   */
+  private async registration(
+    what: string,
+    spec: RegistrationIssuerSpec,
+    use: { key: string; secretNamespace: string; spec: ClientCredentialSpec },
+  ): Promise<Resolved> {
+    const failed = (message: string): Resolved => ({ ok: false, reason: "IssuerError", message });
+    if (use.spec.clientId)
+      return {
+        ok: false,
+        reason: "IssuerNotAllowed",
+        message: `${what} registers a new client for every secret, so spec.clientId cannot name one: remove spec.clientId`,
+      };
+    const server = this.connections.oauth2.connect(use.key, spec, use.secretNamespace);
+    const check = this.connections.oauth2.lastCheck(use.key);
+    if (check && !check.ok) return failed(`${what} is not Ready (${check.reason}): ${check.message}`);
+    try {
+      // The token endpoint is written into every target Secret: known before anything is minted.
+      await server.discovery.endpoints(server.http.deadline());
+    } catch (error) {
+      return failed(`${what}: ${describeError(error)}`);
+    }
+    return {
+      ok: true,
+      issuer: new RegistrationIssuer(server, this.connections.registrations),
+      selfAuth: false,
     };
   }
 

@@ -240,6 +240,7 @@ export class Observer {
         clientId,
         resolved.ok ? resolved.issuer.tokenUrl : undefined,
         resolved.ok ? resolved.issuer.caBundle : undefined,
+        resolved.ok ? resolved.issuer.clientPerSecret : undefined,
       ),
       versions,
       foreignVersions,

@@ -151,7 +151,10 @@ function ownerLabels(owner: Owner, role: "target" | "version"): Record<string, s
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 
 export interface SecretContent {
+  /** The ClientCredential's client: the one its versions belong to. */
   clientId: string;
+  /** The client workloads log in with, where it is not `clientId` (a client per secret). */
+  loginClientId?: string | undefined;
   value: string;
   secretId: string;
   notAfter: string;
@@ -162,12 +165,16 @@ export interface SecretContent {
 
 function dataFor(spec: ClientCredentialSpec, content: SecretContent): Record<string, string> {
   return {
-    [spec.keys.clientId]: b64(content.clientId),
+    [spec.keys.clientId]: b64(content.loginClientId ?? content.clientId),
     [spec.keys.clientSecret]: b64(content.value),
     ...(content.tokenUrl ? { [spec.keys.tokenUrl]: b64(content.tokenUrl) } : {}),
     ...(content.caBundle ? { [spec.keys.caCert]: b64(content.caBundle) } : {}),
   };
 }
+
+/** Where each secret is a client of its own, its id is the client id workloads log in with. */
+export const loginClientIdOf = (clientPerSecret: boolean | undefined, secretId: string) =>
+  clientPerSecret ? secretId : undefined;
 
 /** The target Secret as Rotor applies it (server-side apply: the fields Rotor owns). */
 export function desiredTarget(
@@ -252,6 +259,7 @@ export function restoredVersion(
   restored: {
     secretId: string;
     clientId: string;
+    loginClientId?: string | undefined;
     value: string | undefined;
     notAfter: string;
     createdAt: string;

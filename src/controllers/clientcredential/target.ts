@@ -3,7 +3,7 @@ import type { ClientCredentialSpec } from "../../api/clientcredential.ts";
 import { ANN_NOT_AFTER, SECRET_ID } from "../../api/metadata.ts";
 import { type CachedSecret, targetInSync } from "./cached-secret.ts";
 import type { TargetState } from "./model.ts";
-import { desiredTarget, isControlledBy, type Owner, valueKeyOf } from "./resources.ts";
+import { desiredTarget, isControlledBy, loginClientIdOf, type Owner, valueKeyOf } from "./resources.ts";
 
 export function targetState(
   target: CachedSecret | undefined,
@@ -14,6 +14,7 @@ export function targetState(
   clientId: string | undefined,
   tokenUrl: string | undefined,
   caBundle?: string,
+  clientPerSecret?: boolean,
 ): TargetState {
   if (!target) return { state: "missing" };
   if (!isControlledBy(target, owner.uid)) return { state: "foreign" };
@@ -31,6 +32,7 @@ export function targetState(
   // The value is compared by digest: neither this cache nor this function ever holds it.
   const desired = desiredTarget(owner, spec, secretName, {
     clientId,
+    loginClientId: loginClientIdOf(clientPerSecret, secretId),
     value: "",
     secretId,
     notAfter,

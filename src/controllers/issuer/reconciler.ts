@@ -1,8 +1,8 @@
 /**
  * The issuer controller: for every CredentialIssuer and ClusterCredentialIssuer, checks that
- * Rotor can work with the issuer (discovery, the administrator's token, one read of the
- * tenant) and reports it in `Ready`, on change and every `recheckMs`. ClientCredentials that
- * use an issuer are woken when its readiness changes.
+ * Rotor can work with the issuer (OCS: ocs/check.ts; OAuth2 registration: oauth2/check.ts) and
+ * reports it in `Ready`, on change and every `recheckMs`. ClientCredentials that use an issuer
+ * are woken when its readiness changes.
  */
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { parseDuration } from "../../api/duration.ts";
@@ -13,15 +13,17 @@ import {
   type GrantedRole,
   type IssuerStatus,
 } from "../../api/issuer.ts";
+import { checkServer } from "../../issuers/oauth2/check.ts";
 import type { CheckResult } from "../../issuers/ocs/check.ts";
 import { OcsIssuer } from "../../issuers/ocs/issuer.ts";
-import type { OcsTenants, Readiness } from "../../issuers/ocs/tenants.ts";
+import type { Readiness } from "../../issuers/ocs/tenants.ts";
 import { type Condition, setCondition, setProgress } from "../../runtime/conditions.ts";
 import type { Reconciler, Result } from "../../runtime/controller.ts";
 import type { EventRecorder } from "../../runtime/events.ts";
 import { isNotFound, makeClient, mergePatch } from "../../runtime/kube.ts";
 import type { Logger } from "../../runtime/log.ts";
 import { CLIENT_ROLES, reportClientRoles } from "./client-roles.ts";
+import { forgetIssuer, type IssuerConnections } from "./connections.ts";
 import { type IssuerRef, parseIssuerKey } from "./keys.ts";
 import type { IssuerMetrics } from "./metrics.ts";
 
@@ -47,20 +49,20 @@ interface IssuerObject {
 
 export class IssuerReconciler implements Reconciler {
   private readonly custom: CustomObjectsApi;
-  private readonly tenants: OcsTenants;
+  private readonly connections: IssuerConnections;
   private readonly events: EventRecorder;
   private readonly log: Logger;
   private readonly options: IssuerReconcilerOptions;
 
   constructor(
     kc: KubeConfig,
-    tenants: OcsTenants,
+    connections: IssuerConnections,
     events: EventRecorder,
     log: Logger,
     options: IssuerReconcilerOptions,
   ) {
     this.custom = makeClient(kc, CustomObjectsApi);
-    this.tenants = tenants;
+    this.connections = connections;
     this.events = events;
     this.log = log;
     this.options = options;
@@ -71,14 +73,16 @@ export class IssuerReconciler implements Reconciler {
     const ref = parseIssuerKey(key);
     const object = await this.read(ref);
     if (!object) {
-      this.tenants.forget(key);
+      forgetIssuer(this.connections, key);
       this.options.metrics?.forget(ref);
       this.options.onChanged(ref);
       return {};
     }
-    const { result, tokenEndpoint } = await this.check(key, ref, object);
-    const previous = this.tenants.lastCheck(key);
-    this.tenants.recordCheck(key, result);
+    const { result, tokenEndpoint, oauth2 } = await this.check(key, ref, object);
+    // Each kind's ClientCredentials read their issuer's last check where they connect.
+    const checks = oauth2 ? this.connections.oauth2 : this.connections.ocs;
+    const previous = checks.lastCheck(key);
+    checks.recordCheck(key, result);
     this.options.metrics?.observe(ref, result.ok);
 
     const now = this.options.now();
@@ -152,11 +156,15 @@ export class IssuerReconciler implements Reconciler {
     key: string,
     ref: IssuerRef,
     object: IssuerObject,
-  ): Promise<{ result: Readiness & Pick<CheckResult, "clientRoles">; tokenEndpoint?: string }> {
+  ): Promise<{
+    result: Readiness & Pick<CheckResult, "clientRoles">;
+    tokenEndpoint?: string;
+    oauth2?: boolean;
+  }> {
     const schema = ref.kind === "CredentialIssuer" ? credentialIssuerSpec : clusterCredentialIssuerSpec;
     const parsed = schema.safeParse(object.spec);
     if (!parsed.success) {
-      this.tenants.forget(key);
+      forgetIssuer(this.connections, key);
       return {
         result: {
           ok: false,
@@ -166,6 +174,12 @@ export class IssuerReconciler implements Reconciler {
       };
     }
     const spec = parsed.data;
+    const secretNamespace = ref.namespace ?? this.options.operatorNamespace;
+    if (spec.oauth2) {
+      const server = this.connections.oauth2.connect(key, spec.oauth2, secretNamespace);
+      const result = await checkServer(server);
+      return { result, tokenEndpoint: server.discovery.known?.token, oauth2: true };
+    }
     if (!spec.ocs) {
       // One token lifetime serves every client of the built-in issuer: say so rather than
       // let a different spec.embedded.accessTokenLifetime look applied.
@@ -182,8 +196,7 @@ export class IssuerReconciler implements Reconciler {
         tokenEndpoint: this.options.embeddedTokenUrl,
       };
     }
-    const secretNamespace = ref.namespace ?? this.options.operatorNamespace;
-    const connection = this.tenants.connect(key, spec.ocs, secretNamespace);
+    const connection = this.connections.ocs.connect(key, spec.ocs, secretNamespace);
     // With auth.self there is no administrator: the check stops after discovery.
     const issuer = new OcsIssuer(
       connection.tenant,

@@ -114,7 +114,7 @@ export class EmbeddedIssuer implements Issuer {
     return this.registry.update(clientId, (record) => addSecret(record, request, this.now()));
   }
 
-  async revokeSecret(clientId: string, secretId: string): Promise<void> {
+  async revokeSecret(clientId: string, secretId: string): Promise<undefined> {
     try {
       await this.registry.update(clientId, (record) => {
         record.secrets = record.secrets.filter((s) => s.id !== secretId);

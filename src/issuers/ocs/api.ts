@@ -5,8 +5,8 @@
  * the issuer must not learn it (naming it in spec.clientId would hand them the administrator).
  */
 import type { ClientRolesSpec } from "../../api/issuer.ts";
+import { errorDetail, type IssuerHttp, type IssuerRequest, type IssuerResponse } from "../http/http.ts";
 import { IssuerError } from "../issuer.ts";
-import { errorDetail, type OcsHttp, type OcsRequest, type OcsResponse } from "./http.ts";
 import type { RoleDirectory } from "./role-directory.ts";
 import type { Credential, TokenSource } from "./tokens.ts";
 
@@ -14,7 +14,7 @@ import type { Credential, TokenSource } from "./tokens.ts";
 export interface OcsTenant {
   url: string;
   tenantId: string;
-  http: OcsHttp;
+  http: IssuerHttp;
   tokens: TokenSource;
   /** For clients Rotor creates; absent: the tenant's default. */
   accessTokenLifetimeSeconds: number | undefined;
@@ -40,7 +40,7 @@ export const ADMINISTRATOR = "the administrator client";
 export const sameClientId = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
 export interface ApiCall {
-  method: OcsRequest["method"];
+  method: IssuerRequest["method"];
   /** Below `/api/v1/Tenants/{tenant}`. */
   path: string;
   what: string;
@@ -57,9 +57,9 @@ export class TenantApi {
   }
 
   /** One authenticated call; one fresh token is fetched when a token is refused. */
-  async call(call: ApiCall, signal: AbortSignal): Promise<OcsResponse> {
+  async call(call: ApiCall, signal: AbortSignal): Promise<IssuerResponse> {
     const { url, tenantId, http, tokens } = this.tenant;
-    const request = (token: string): OcsRequest => ({
+    const request = (token: string): IssuerRequest => ({
       method: call.method,
       url: `${url.replace(/\/+$/, "")}/api/v1/Tenants/${encodeURIComponent(tenantId)}${call.path}`,
       headers: {
@@ -86,7 +86,7 @@ export class TenantApi {
   }
 
   /** Throws the refusal as an IssuerError unless the status is one of `ok`. */
-  expect(response: OcsResponse, ok: number[], what: string): void {
+  expect(response: IssuerResponse, ok: number[], what: string): void {
     if (ok.includes(response.status)) return;
     const detail = errorDetail(response.body);
     const who = this.auth.mode === "admin" ? ADMINISTRATOR : `client ${this.auth.clientId}`;

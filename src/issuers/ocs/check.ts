@@ -9,9 +9,10 @@
  * it never names the administrator's client id.
  */
 import type { ClientRolesSpec, GrantedRole } from "../../api/issuer.ts";
+import { errorDetail } from "../http/http.ts";
+import { UrlRefused } from "../http/urls.ts";
 import { describeRoles } from "../issuer.ts";
 import { ADMINISTRATOR, sameClientId, type TenantApi } from "./api.ts";
-import { errorDetail } from "./http.ts";
 import {
   defaultRoles,
   findRole,
@@ -21,7 +22,6 @@ import {
   type TenantRole,
 } from "./roles.ts";
 import type { Credential } from "./tokens.ts";
-import { UrlRefused } from "./urls.ts";
 
 /** What clients Rotor creates at the tenant would get: the issuer's ClientRoles condition. */
 export type RolesCheck =

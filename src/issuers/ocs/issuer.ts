@@ -7,6 +7,7 @@
  * administrator's own client, whoever asks.
  */
 import type { GrantedRole } from "../../api/issuer.ts";
+import { errorDetail } from "../http/http.ts";
 import {
   type ClientRequest,
   type Issuer,
@@ -18,7 +19,6 @@ import {
 } from "../issuer.ts";
 import { ADMINISTRATOR, type OcsAuth, type OcsTenant, sameClientId, TenantApi } from "./api.ts";
 import { type CheckResult, checkTenant } from "./check.ts";
-import { errorDetail } from "./http.ts";
 import { readPages } from "./pages.ts";
 import { RoleError, rolesFor } from "./roles.ts";
 
@@ -225,7 +225,7 @@ export class OcsIssuer implements Issuer {
     return minted(body.Secret, body.Id, body.Description, body.Expiration, request, what);
   }
 
-  async revokeSecret(clientId: string, secretId: string): Promise<void> {
+  async revokeSecret(clientId: string, secretId: string): Promise<undefined> {
     const what = `delete secret ${secretId} of client ${clientId}`;
     const signal = await this.begin(clientId);
     const response = await this.api.call(

@@ -8,13 +8,13 @@ import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { parseDuration } from "../../api/duration.ts";
 import type { CredentialIssuerSpec } from "../../api/issuer.ts";
 import { isNotFound, makeClient } from "../../runtime/kube.ts";
+import { type HttpOptions, IssuerHttp } from "../http/http.ts";
+import { Throttle, type ThrottleOptions } from "../http/throttle.ts";
+import { STRICT, type UrlPolicy } from "../http/urls.ts";
 import { IssuerError } from "../issuer.ts";
-import { type HttpOptions, OcsHttp } from "./http.ts";
 import type { OcsTenant } from "./issuer.ts";
 import { RoleDirectory } from "./role-directory.ts";
-import { Throttle, type ThrottleOptions } from "./throttle.ts";
 import { type Credential, TokenSource } from "./tokens.ts";
-import { STRICT, type UrlPolicy } from "./urls.ts";
 
 /** How long the administrator's client id, once read, guards the issuer's calls without a new read. */
 const OWN_ID_FRESH_MS = 60_000;
@@ -42,7 +42,7 @@ export interface Connection {
 export interface TenantOptions {
   http: Omit<HttpOptions, "throttle" | "onAttempt">;
   throttle: ThrottleOptions;
-  /** Where credentials may go (urls.ts); default: https, or http to loopback, on spec.ocs.url's origin. */
+  /** Where credentials may go (../http/urls.ts); default: https, or http to loopback, on spec.ocs.url's origin. */
   urls?: UrlPolicy;
   onAttempt?: (issuer: IssuerKey, method: string, outcome: string) => void;
 }
@@ -63,7 +63,7 @@ export class OcsTenants {
     const fingerprint = JSON.stringify([spec, secretNamespace]);
     const known = this.connections.get(key);
     if (known?.fingerprint === fingerprint) return known.connection;
-    const http = new OcsHttp({
+    const http = new IssuerHttp({
       ...this.options.http,
       throttle: new Throttle(this.options.throttle),
       onAttempt: (method, outcome) => this.options.onAttempt?.(key, method, outcome),

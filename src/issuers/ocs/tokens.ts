@@ -3,9 +3,11 @@
  * document, and is used only where urls.ts allows secrets to go; tokens are cached until
  * shortly before they expire, one fetch at a time per client.
  */
+
+import { errorDetail, type IssuerHttp, within } from "../http/http.ts";
+import { STRICT, type UrlPolicy } from "../http/urls.ts";
 import { IssuerError } from "../issuer.ts";
-import { deadlineExceeded, errorDetail, type OcsHttp } from "./http.ts";
-import { checkIssuerUrl, checkTokenEndpoint, STRICT, type UrlPolicy } from "./urls.ts";
+import { checkTenantUrl, checkTokenEndpoint } from "./urls.ts";
 
 export interface Credential {
   clientId: string;
@@ -30,7 +32,7 @@ interface Cached {
 }
 
 export class TokenSource {
-  private readonly http: OcsHttp;
+  private readonly http: IssuerHttp;
   private readonly baseUrl: string;
   private readonly policy: UrlPolicy;
   private endpoint: string | undefined;
@@ -38,7 +40,7 @@ export class TokenSource {
   private readonly cache = new Map<string, Cached>();
   private readonly inFlight = new Map<string, Promise<string>>();
 
-  constructor(http: OcsHttp, baseUrl: string, policy: UrlPolicy = STRICT) {
+  constructor(http: IssuerHttp, baseUrl: string, policy: UrlPolicy = STRICT) {
     this.http = http;
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     this.policy = policy;
@@ -55,7 +57,7 @@ export class TokenSource {
    */
   async tokenEndpoint(signal?: AbortSignal): Promise<string> {
     if (this.endpoint) return this.endpoint;
-    checkIssuerUrl(this.baseUrl, this.policy);
+    checkTenantUrl(this.baseUrl, this.policy);
     this.discovering ??= this.discover().finally(() => {
       this.discovering = undefined;
     });
@@ -154,27 +156,4 @@ export class TokenSource {
       `${labelOf(credentials[0] as Credential)} could not authenticate (${reason}): check its client id and secret`,
     );
   }
-}
-
-/**
- * Waits for shared work (a discovery, a token fetch) no longer than the caller's own deadline;
- * the work itself goes on for whoever else waits for it, bounded by its own.
- */
-function within<T>(work: Promise<T>, signal: AbortSignal | undefined, what: string, ms: number): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) return Promise.reject(deadlineExceeded(what, ms));
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => reject(deadlineExceeded(what, ms));
-    signal.addEventListener("abort", abort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener("abort", abort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", abort);
-        reject(error);
-      },
-    );
-  });
 }

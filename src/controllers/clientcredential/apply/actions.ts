@@ -7,7 +7,7 @@ import { ANN_ROLLED_OUT_AT, ANN_SUPERSEDED_AT, FINALIZER } from "../../../api/me
 import { IssuerError, type MintedSecret } from "../../../issuers/issuer.ts";
 import { workloadKey } from "../../rollout/consumers.ts";
 import { type Action, describeWithMarker } from "../model.ts";
-import { desiredTarget, restoredVersion } from "../resources.ts";
+import { desiredTarget, loginClientIdOf, restoredVersion } from "../resources.ts";
 import { type ApplyContext, clientIdOf, issuerOf, ownerOf, readContent, snapshotOf } from "./context.ts";
 import { ApplyError } from "./errors.ts";
 import { notes } from "./notes.ts";
@@ -113,7 +113,8 @@ export const handlers: { [T in Action["type"]]: Handler<T> } = {
   },
 
   async revoke(ctx, action) {
-    await issuerOf(ctx).revokeSecret(clientIdOf(ctx), action.secretId);
+    const uncertain = await issuerOf(ctx).revokeSecret(clientIdOf(ctx), action.secretId);
+    if (uncertain) ctx.record(notes.revocationUncertain(action.secretId, uncertain));
     if (action.versionName) await ctx.writer.deleteSecret(key(ctx, action.versionName));
     ctx.record(notes.revoked(action.secretId, action.reason));
   },
@@ -135,6 +136,7 @@ export const handlers: { [T in Action["type"]]: Handler<T> } = {
       {
         ...action,
         clientId: clientIdOf(ctx),
+        loginClientId: loginClientIdOf(issuerOf(ctx).clientPerSecret, action.secretId),
         value,
         tokenUrl: issuerOf(ctx).tokenUrl,
       },

@@ -3,7 +3,7 @@ import { ANN_NOT_AFTER, SECRET_ID } from "../../../api/metadata.ts";
 import type { Issuer } from "../../../issuers/issuer.ts";
 import type { WorkloadRef } from "../../rollout/consumers.ts";
 import type { Observation } from "../observe.ts";
-import { type Owner, type SecretContent, versionValue } from "../resources.ts";
+import { loginClientIdOf, type Owner, type SecretContent, versionValue } from "../resources.ts";
 import type { Note } from "./notes.ts";
 import type { CredentialWriter } from "./writer.ts";
 
@@ -61,10 +61,12 @@ export async function readContent(
   const value = secret ? versionValue(secret, snapshot.cc.spec.keys.clientSecret) : undefined;
   const annotations = secret?.metadata?.annotations ?? {};
   if (!secret || value === undefined) throw new Error(`${what} has no readable value`);
+  const secretId = annotations[SECRET_ID] as string;
   return {
     clientId: clientIdOf(ctx),
+    loginClientId: loginClientIdOf(issuerOf(ctx).clientPerSecret, secretId),
     value,
-    secretId: annotations[SECRET_ID] as string,
+    secretId,
     notAfter: annotations[ANN_NOT_AFTER] as string,
     tokenUrl: issuerOf(ctx).tokenUrl,
     caBundle: issuerOf(ctx).caBundle,

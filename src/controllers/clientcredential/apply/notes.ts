@@ -38,6 +38,8 @@ const REVOKE_WHY: Record<RevokeReason, string> = {
 
 export const notes = {
   revocationAbandoned: (why: string) => warning("RevocationAbandoned", "Delete", why),
+  revocationUncertain: (secretId: string, why: string) =>
+    warning("RevocationUncertain", "Revoke", `Dropped secret ${secretId}, but ${why}`),
   secretsKept: (names: string[], why: string) =>
     normal(
       "SecretsKept",

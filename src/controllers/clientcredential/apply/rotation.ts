@@ -31,6 +31,8 @@ import { notes } from "./notes.ts";
 
 export type SwitchReason = "Issued" | "Rotated" | "IssuedToNewClient";
 
+const loginOf = (content: SecretContent) => content.loginClientId ?? content.clientId;
+
 const VERIFY_BACKOFF = { baseMs: 250, maxMs: 4000 };
 
 /** Steps 2–6 for a secret the issuer just minted. */
@@ -43,15 +45,18 @@ export async function install(
   const snapshot = snapshotOf(ctx);
   const content: SecretContent = {
     clientId: meta.clientId,
+    loginClientId: minted.clientId,
     value: minted.value,
     secretId: minted.id,
     notAfter: minted.expiration,
     tokenUrl: issuerOf(ctx).tokenUrl,
     caBundle: issuerOf(ctx).caBundle,
   };
-  const verifiedAtOnce = (await issuerOf(ctx).verify(content.clientId, content.value)).ok;
+  const verifiedAtOnce = (await issuerOf(ctx).verify(loginOf(content), content.value)).ok;
   const version = desiredVersion(ownerOf(ctx), snapshot.cc.spec, snapshot.secretName, content, {
-    createdAt: isoSeconds(ctx.now),
+    // To the millisecond: two secrets minted within one second are still ordered, whatever their
+    // ids (a client per secret has random ids).
+    createdAt: ctx.now.toISOString(),
     mintId: meta.mintId,
     rotateRequest: meta.rotateRequest,
     activatedAt: verifiedAtOnce ? isoSeconds(ctx.now) : undefined,
@@ -111,7 +116,7 @@ async function switchTarget(
   for (const v of previous)
     await ctx.writer.annotate({ namespace, name: v.name }, { [ANN_SUPERSEDED_AT]: switchedAt });
   ctx.record(
-    notes.switched(reason, content.secretId, content.notAfter, snapshot.secretName, content.clientId),
+    notes.switched(reason, content.secretId, content.notAfter, snapshot.secretName, loginOf(content)),
   );
 }
 
@@ -120,7 +125,7 @@ async function verify(ctx: ApplyContext, content: SecretContent): Promise<string
   let last = "verification timed out";
   const accepted = await retryUntil(
     async () => {
-      const result = await issuerOf(ctx).verify(content.clientId, content.value);
+      const result = await issuerOf(ctx).verify(loginOf(content), content.value);
       if (result.ok) return true;
       last = result.permanent ? `rejected: ${result.reason}` : `could not be checked: ${result.reason}`;
       return undefined;

@@ -91,6 +91,7 @@ class FakeIssuer implements Issuer {
   }
   async revokeSecret(_clientId: string, secretId: string) {
     this.revoked.push(secretId);
+    return undefined;
   }
   async verify() {
     return this.verifyFirst.shift() ?? this.verifyResult;

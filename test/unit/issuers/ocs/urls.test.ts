@@ -1,13 +1,7 @@
-/** Where credentials may go: the rules of urls.ts, row by row. */
+/** Where OCS credentials may go: the rules of http/urls.ts as ocs/urls.ts applies them, row by row. */
 import { describe, expect, it } from "vitest";
-import {
-  checkIssuerUrl,
-  checkTokenEndpoint,
-  isLoopback,
-  STRICT,
-  type UrlPolicy,
-  UrlRefused,
-} from "../../../../src/issuers/ocs/urls.ts";
+import { isLoopback, STRICT, type UrlPolicy, UrlRefused } from "../../../../src/issuers/http/urls.ts";
+import { checkTenantUrl, checkTokenEndpoint } from "../../../../src/issuers/ocs/urls.ts";
 
 const AVEVA = "https://uswe.datahub.connect.aveva.com";
 const insecureAllowed: UrlPolicy = { ...STRICT, allowInsecure: true };
@@ -37,7 +31,7 @@ describe("isLoopback", () => {
   });
 });
 
-describe("checkIssuerUrl", () => {
+describe("checkTenantUrl", () => {
   it.each<[string, UrlPolicy, string | undefined]>([
     [AVEVA, STRICT, undefined],
     ["http://127.0.0.1:8080", STRICT, undefined],
@@ -47,7 +41,7 @@ describe("checkIssuerUrl", () => {
     ["http://10.0.0.5:8080", STRICT, "InsecureUrl"],
     ["http://ocs.example.com", insecureAllowed, undefined],
   ])("%s (%j): %s", (url, policy, expected) => {
-    expect(refusal(() => checkIssuerUrl(url, policy))).toBe(expected);
+    expect(refusal(() => checkTenantUrl(url, policy))).toBe(expected);
   });
 });
 

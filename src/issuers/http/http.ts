@@ -1,12 +1,12 @@
 /**
- * HTTP to one OCS tenant: a timeout on every request, the issuer's throttle, and retries with
- * exponential backoff and full jitter on network errors, 408, 429 (honouring Retry-After) and
- * 5xx. A request whose outcome is unknown (no answer, or a 5xx) is repeated only when repeating
- * it is harmless: reads, deletes and token requests. Creating a secret twice would put a
- * second, valueless secret at the issuer; that is left to the controller, which sees the
- * orphan by its marker and revokes it before it mints again.
+ * HTTP to one issuer (an OCS tenant, an OAuth2 server): a timeout on every request, the
+ * issuer's throttle, and retries with exponential backoff and full jitter on network errors,
+ * 408, 429 (honouring Retry-After) and 5xx. A request whose outcome is unknown (no answer, or a
+ * 5xx) is repeated only when repeating it is harmless: reads, deletes and token requests.
+ * Creating a secret (or registering a client) twice would leave a second, valueless one at the
+ * issuer; that is left to the caller, which finds the orphan by its marker and removes it.
  *
- * The tenant's URL may be chosen by whoever can write a CredentialIssuer, so nothing it sends
+ * The issuer's URL may be chosen by whoever can write a CredentialIssuer, so nothing it sends
  * is trusted to be small or quick: answers are read up to `maxBodyBytes` and no further, and
  * one call — attempts, backoff, Retry-After and the wait for the throttle together — ends after
  * `callTimeoutMs`, whatever the server does.
@@ -17,7 +17,7 @@ import { currentScope, throwIfCancelled } from "../../runtime/scope.ts";
 import { IssuerError } from "../issuer.ts";
 import type { Throttle } from "./throttle.ts";
 
-/** AVEVA's largest answers (a page of 100 secrets or clients) are tens of KiB. */
+/** AVEVA's largest answers (a page of 100 secrets or clients) are tens of KiB; so are Hydra's. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface HttpOptions {
@@ -37,7 +37,7 @@ export interface HttpOptions {
   onAttempt?: (method: string, outcome: string) => void;
 }
 
-export interface OcsRequest {
+export interface IssuerRequest {
   method: "GET" | "POST" | "DELETE";
   url: string;
   headers?: Record<string, string>;
@@ -46,15 +46,21 @@ export interface OcsRequest {
   repeatable: boolean;
   /** What this request does, for error messages ("list the secrets of client …"). */
   what: string;
-  /** The caller's deadline, when the call is part of a larger one (see OcsHttp.deadline). */
+  /** The caller's deadline, when the call is part of a larger one (see IssuerHttp.deadline). */
   signal?: AbortSignal;
 }
 
-export interface OcsResponse {
+export interface IssuerResponse {
   status: number;
   headers: Headers;
   body: unknown;
 }
+
+/**
+ * A request that provably never reached the server (connection refused, host not found): a
+ * caller that recorded an intent to create something may forget it.
+ */
+export class NeverSent extends IssuerError {}
 
 /** An answer longer than allowed: Rotor stopped reading it. */
 class BodyTooLarge extends Error {}
@@ -62,7 +68,7 @@ class BodyTooLarge extends Error {}
 /** Errors where the request provably never reached the server. */
 const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
-export class OcsHttp {
+export class IssuerHttp {
   private readonly options: HttpOptions;
 
   constructor(options: HttpOptions) {
@@ -78,7 +84,7 @@ export class OcsHttp {
     return AbortSignal.timeout(this.options.callTimeoutMs);
   }
 
-  async send(request: OcsRequest): Promise<OcsResponse> {
+  async send(request: IssuerRequest): Promise<IssuerResponse> {
     // The work this call is for (one reconcile, one leadership term) may end: its requests end too.
     const work = currentScope()?.signal;
     const deadline = AbortSignal.any([
@@ -95,15 +101,15 @@ export class OcsHttp {
     }
   }
 
-  private async attempts(request: OcsRequest, deadline: AbortSignal): Promise<OcsResponse> {
+  private async attempts(request: IssuerRequest, deadline: AbortSignal): Promise<IssuerResponse> {
     const { maxAttempts, backoff, maxRetryAfterMs } = this.options;
     for (let attempt = 1; ; attempt++) {
-      // A write at the tenant is an effect outside Kubernetes: a replica that no longer leads
+      // A write at the issuer is an effect outside Kubernetes: a replica that no longer leads
       // (or a reconcile out of time) must not make it.
       if (request.method !== "GET") throwIfCancelled();
       const delay = backoffDelay({ ...backoff, jitter: "full" }, attempt - 1);
       const last = attempt >= maxAttempts;
-      let response: OcsResponse;
+      let response: IssuerResponse;
       try {
         response = await this.once(request, deadline);
       } catch (error) {
@@ -119,7 +125,7 @@ export class OcsHttp {
         this.options.onAttempt?.(request.method, code);
         const unknownOutcome = !NOT_SENT.has(code);
         if (last || (unknownOutcome && !request.repeatable)) {
-          throw new IssuerError(
+          throw new (unknownOutcome ? IssuerError : NeverSent)(
             "Unavailable",
             `could not ${request.what}: ${describeNetwork(code)} from ${new URL(request.url).host}${
               unknownOutcome && !request.repeatable ? " (outcome unknown; not repeated)" : ""
@@ -155,7 +161,7 @@ export class OcsHttp {
     return this.options.maxBodyBytes ?? MAX_BODY_BYTES;
   }
 
-  private once(request: OcsRequest, deadline: AbortSignal): Promise<OcsResponse> {
+  private once(request: IssuerRequest, deadline: AbortSignal): Promise<IssuerResponse> {
     return this.options.throttle.run(() => {
       // The attempt's timeout covers the body too: a server that drips is cut off.
       const signal = AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), deadline]);
@@ -225,7 +231,10 @@ export function deadlineExceeded(what: string, callTimeoutMs: number): IssuerErr
   );
 }
 
-/** The part of AVEVA's error body (`{OperationId, Error, Reason, Resolution}`) worth showing. */
+/**
+ * The part of an error body worth showing: AVEVA's `{OperationId, Error, Reason, Resolution}`,
+ * or OAuth2's `error`.
+ */
 export function errorDetail(body: unknown): string {
   if (!body || typeof body !== "object") return "";
   const { Error: error, Reason: reason, error: oauthError } = body as Record<string, unknown>;
@@ -258,4 +267,32 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * Waits for shared work (a discovery, a token fetch) no longer than the caller's own deadline;
+ * the work itself goes on for whoever else waits for it, bounded by its own.
+ */
+export function within<T>(
+  work: Promise<T>,
+  signal: AbortSignal | undefined,
+  what: string,
+  ms: number,
+): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(deadlineExceeded(what, ms));
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(deadlineExceeded(what, ms));
+    signal.addEventListener("abort", abort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", abort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", abort);
+        reject(error);
+      },
+    );
+  });
 }

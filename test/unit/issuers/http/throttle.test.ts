@@ -1,6 +1,6 @@
 /** The per-issuer throttle: never more requests in flight, or per second, than allowed. */
 import { describe, expect, it } from "vitest";
-import { Throttle } from "../../../../src/issuers/ocs/throttle.ts";
+import { Throttle } from "../../../../src/issuers/http/throttle.ts";
 import { sleep } from "../../../../src/runtime/backoff.ts";
 
 describe("Throttle", () => {

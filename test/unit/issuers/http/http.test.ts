@@ -1,13 +1,18 @@
 /**
- * Retries toward an OCS tenant, against a scripted HTTP server: what is repeated, what is not
+ * Retries toward an issuer, against a scripted HTTP server: what is repeated, what is not
  * (a POST whose outcome is unknown), and how long Rotor waits.
  */
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import {
+  IssuerHttp,
+  type IssuerRequest,
+  NeverSent,
+  retryAfterMs,
+} from "../../../../src/issuers/http/http.ts";
+import { Throttle } from "../../../../src/issuers/http/throttle.ts";
 import { IssuerError } from "../../../../src/issuers/issuer.ts";
-import { OcsHttp, type OcsRequest, retryAfterMs } from "../../../../src/issuers/ocs/http.ts";
-import { Throttle } from "../../../../src/issuers/ocs/throttle.ts";
 
 type Scripted =
   | { status: number; headers?: Record<string, string>; body?: unknown }
@@ -71,7 +76,7 @@ function http(
   } = {},
 ) {
   const outcomes: string[] = [];
-  const client = new OcsHttp({
+  const client = new IssuerHttp({
     timeoutMs: overrides.timeoutMs ?? 2000,
     callTimeoutMs: overrides.callTimeoutMs ?? 20_000,
     maxAttempts: overrides.maxAttempts ?? 4,
@@ -83,14 +88,14 @@ function http(
   return { client, outcomes };
 }
 
-const request = (url: string, method: OcsRequest["method"] = "GET"): OcsRequest => ({
+const request = (url: string, method: IssuerRequest["method"] = "GET"): IssuerRequest => ({
   method,
   url,
   repeatable: method !== "POST",
   what: "do the thing",
 });
 
-describe("OcsHttp", () => {
+describe("IssuerHttp", () => {
   it("repeats a read after 5xx and a dropped connection, and returns the answer", async () => {
     const server = await scripted([{ status: 500 }, "drop", { status: 503 }, { status: 200, body: [1] }]);
     const { client, outcomes } = http();
@@ -143,8 +148,20 @@ describe("OcsHttp", () => {
     await new Promise((resolve) => server?.close(resolve));
     server = undefined;
     const { client, outcomes } = http({ maxAttempts: 3 });
-    await expect(client.send(request(closed.url, "POST"))).rejects.toThrow(/connection refused/);
+    const error = await client.send(request(closed.url, "POST")).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/connection refused/);
+    // Provably never sent: whoever recorded an intent to create something may forget it.
+    expect(error).toBeInstanceOf(NeverSent);
     expect(outcomes).toEqual(["ECONNREFUSED", "ECONNREFUSED", "ECONNREFUSED"]);
+  });
+
+  it("does not take a POST whose connection dropped for one never sent", async () => {
+    const server = await scripted(["drop"]);
+    const { client } = http();
+    const error = await client.send(request(server.url, "POST")).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IssuerError);
+    expect(error).not.toBeInstanceOf(NeverSent);
+    expect((error as Error).message).toContain("outcome unknown");
   });
 
   it("returns 4xx answers to the caller without retrying", async () => {
@@ -155,7 +172,7 @@ describe("OcsHttp", () => {
   });
 });
 
-describe("OcsHttp toward a server that wants to hurt Rotor", () => {
+describe("IssuerHttp toward a server that wants to hurt Rotor", () => {
   it("cuts off an endless answer at maxBodyBytes with a clear error, and does not repeat it", async () => {
     const server = await scripted(["endless"]);
     const { client, outcomes } = http();
@@ -192,8 +209,8 @@ describe("OcsHttp toward a server that wants to hurt Rotor", () => {
     const server = await scripted(["hang"]);
     const throttle = new Throttle({ maxConcurrent: 1, perSecond: 100 });
     const options = { maxAttempts: 1, backoff: { baseMs: 1, maxMs: 5 }, maxRetryAfterMs: 0, throttle };
-    const slow = new OcsHttp({ ...options, timeoutMs: 5000, callTimeoutMs: 5000 });
-    const queued = new OcsHttp({ ...options, timeoutMs: 5000, callTimeoutMs: 300 });
+    const slow = new IssuerHttp({ ...options, timeoutMs: 5000, callTimeoutMs: 5000 });
+    const queued = new IssuerHttp({ ...options, timeoutMs: 5000, callTimeoutMs: 300 });
     const holding = slow.send(request(server.url)).catch((e: unknown) => e);
     await new Promise((resolve) => setTimeout(resolve, 50));
     await expect(queued.send(request(server.url))).rejects.toThrow(/no complete answer within 300ms/);

@@ -1,9 +1,9 @@
 /**
  * A per-issuer limit on requests in flight and per second, so that a thousand ClientCredentials
- * renewing at once queue up inside Rotor instead of hammering one tenant.
+ * renewing at once queue up inside Rotor instead of hammering one tenant or server.
  *
- * The rate is guaranteed as the tenant sees it, whatever the network or event-loop delay: a
- * request reaches the tenant somewhere between its start and its end, so it holds its place in
+ * The rate is guaranteed as the issuer sees it, whatever the network or event-loop delay: a
+ * request reaches the issuer somewhere between its start and its end, so it holds its place in
  * the rate from its start until one second after its end. At any moment at most `perSecond`
  * requests hold a place, hence at most `perSecond` arrive within any second.
  */
