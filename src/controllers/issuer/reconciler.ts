@@ -13,10 +13,10 @@ import {
   type GrantedRole,
   type IssuerStatus,
 } from "../../api/issuer.ts";
+import type { Readiness } from "../../issuers/http/connections.ts";
 import { checkServer } from "../../issuers/oauth2/check.ts";
 import type { CheckResult } from "../../issuers/ocs/check.ts";
 import { OcsIssuer } from "../../issuers/ocs/issuer.ts";
-import type { Readiness } from "../../issuers/ocs/tenants.ts";
 import { type Condition, setCondition, setProgress } from "../../runtime/conditions.ts";
 import type { Reconciler, Result } from "../../runtime/controller.ts";
 import type { EventRecorder } from "../../runtime/events.ts";
