@@ -15,7 +15,10 @@ import { registrationIssuer } from "./registration-issuer.ts";
 const exactlyOne = (fields: string[], what: string) =>
   cel({
     rule: `${fields.map((f) => `(has(self.${f}) ? 1 : 0)`).join(" + ")} == 1`,
-    message: `exactly one of ${fields.map((f) => `${what}.${f}`).join(" or ")} must be set`,
+    message: `exactly one of ${fields
+      .map((f) => `${what}.${f}`)
+      .join(", ")
+      .replace(/, ([^,]*)$/, " or $1")} must be set`,
   });
 
 const adminClientCredentials = z

@@ -218,17 +218,17 @@ const INVALID: Array<[string, Manifest, string]> = [
   [
     "an issuer with both kinds",
     issuer("CredentialIssuer", { ocs: ocs(), embedded: {} }),
-    "exactly one of spec.ocs or spec.embedded must be set",
+    "exactly one of spec.ocs, spec.embedded or spec.oauth2 must be set",
   ],
   [
     "an issuer with neither kind",
     issuer("CredentialIssuer", {}),
-    "exactly one of spec.ocs or spec.embedded must be set",
+    "exactly one of spec.ocs, spec.embedded or spec.oauth2 must be set",
   ],
   [
     "a cluster issuer with neither kind",
     issuer("ClusterCredentialIssuer", { namespaceSelector: {} }),
-    "exactly one of spec.ocs or spec.embedded must be set",
+    "exactly one of spec.ocs, spec.embedded or spec.oauth2 must be set",
   ],
   [
     "OCS auth with both methods",
