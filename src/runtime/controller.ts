@@ -197,8 +197,15 @@ class ReconcileBudget implements WorkScope {
     return this.controller.signal;
   }
 
+  /**
+   * Work the reconcile scheduled may outlive it (a coalesced workload restart on a timer) and
+   * still runs in this scope: after `dispose` the term's end no longer aborts it by event, so
+   * it is carried over here, at every check.
+   */
   refresh(): void {
     this.term.refresh();
+    if (this.term.signal.aborted && !this.controller.signal.aborted)
+      this.controller.abort(this.term.signal.reason);
   }
 
   /** Stops the clock (the reconcile settled). */

@@ -168,4 +168,44 @@ describe("Controller", () => {
     await vi.waitFor(() => expect(refusal).toBeInstanceOf(WorkCancelled));
     expect(await controller.idle(1000)).toBe(true);
   });
+
+  it("refuses work a settled reconcile left for later once its term has ended", async () => {
+    let now = 0;
+    const term = new LeaderTerm(10_000, () => now);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let outcome: unknown;
+    let reconciled = false;
+    const controller = new Controller({
+      name: "test",
+      workers: 1,
+      log,
+      reconcileTimeoutMs: 60_000,
+      reconciler: {
+        async reconcile() {
+          // What a coalesced workload restart does: work for after the reconcile, in its scope.
+          reconciled = true;
+          void gate.then(() => {
+            try {
+              throwIfCancelled();
+              outcome = "sent";
+            } catch (error) {
+              outcome = error;
+            }
+          });
+          return {};
+        },
+      },
+    });
+    controller.start(term);
+    controller.enqueue("ns/a");
+    await vi.waitFor(() => expect(reconciled).toBe(true));
+    await new Promise((resolve) => setTimeout(resolve, 10)); // the reconcile settled
+    now = 20_000; // frozen past the deadline, then resumed: the deferred work runs first
+    release();
+    await vi.waitFor(() => expect(outcome).toBeInstanceOf(WorkCancelled));
+    controller.stop();
+  });
 });
