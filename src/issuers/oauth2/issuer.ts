@@ -199,15 +199,24 @@ export class RegistrationIssuer implements Issuer {
     const group = await this.store.read(groupId);
     if (!group) throw this.store.notFound(groupId);
     const lostBefore = Date.now() - this.server.http.callTimeoutMs - CLOCK_MARGIN_MS;
-    return group.entries.flatMap((entry): IssuerSecret[] => {
-      if (entry.state === "registered")
-        return [{ id: entry.clientId, description: entry.clientName, expiration: entry.expiration }];
-      // A younger intent may be a registration in flight.
-      const since = Date.parse(entry.since);
-      return Number.isNaN(since) || since < lostBefore
-        ? [{ id: unconfirmedId(entry.nonce), description: entry.clientName, expiration: entry.since }]
-        : [];
-    });
+    // A younger intent may be a registration in flight (a replica that led until just now). It
+    // is not listed, but the list fails until it can be: the controller then retries with
+    // backoff and finds the intent once no answer can come, instead of settling until its next
+    // renewal with a client that may exist at the server.
+    const young = group.entries.filter(
+      (e) => e.state === "unconfirmed" && !(Date.parse(e.since) < lostBefore),
+    ).length;
+    if (young > 0)
+      throw new IssuerError(
+        "Unavailable",
+        `a client registration for ${groupId} may still be under way (its answer was lost): Rotor looks again once no answer can come, within ${Math.ceil((this.server.http.callTimeoutMs + CLOCK_MARGIN_MS) / 1000)}s`,
+      );
+    return group.entries.map(
+      (entry): IssuerSecret =>
+        entry.state === "registered"
+          ? { id: entry.clientId, description: entry.clientName, expiration: entry.expiration }
+          : { id: unconfirmedId(entry.nonce), description: entry.clientName, expiration: entry.since },
+    );
   }
 
   /** Idempotent: a client or intent that is gone is revoked already. */
